@@ -286,6 +286,14 @@ class Store:
             [(status, error, now_iso(), doc_id) for doc_id in doc_ids],
         )
 
+    def mark_indexed(self, docs: Sequence[Document]) -> None:
+        """Mark documents indexed, unless a re-crawl changed them meanwhile (they stay queued)."""
+        self.db.executemany(
+            "UPDATE documents SET status = ?, updated_at = ? "
+            "WHERE id = ? AND content_hash = ? AND status = ?",
+            [(INDEXED, now_iso(), doc.id, doc.content_hash, ANNOTATED) for doc in docs],
+        )
+
     # -- annotations ------------------------------------------------------------------------
 
     def save_annotations(self, doc: Document, mentions: Iterable[Mention]) -> None:

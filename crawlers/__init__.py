@@ -1,0 +1,1 @@
+"""Scrapy crawlers: one generic spider per source kind, driven by config/sources/*.yml."""

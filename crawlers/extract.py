@@ -1,0 +1,91 @@
+"""Main text, title, date and language of an article page (trafilatura, htmldate)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import htmldate
+import trafilatura
+from lxml import html as lxml_html
+
+from pesquisa.ids import canonical_url
+
+LIMA = ZoneInfo("America/Lima")
+MIN_TEXT_CHARS = 200
+# " | El Comercio Perú", " - infobae": the outlet's name that pages append to their titles.
+_SUFFIX = re.compile(r"\s+[|\-–—]\s+[^|\-–—]{2,40}$")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str
+    text: str
+    published: str | None
+    language: str | None
+    author: str | None
+    canonical_url: str | None
+
+
+def to_iso(value: str | datetime | date | None) -> str | None:
+    """ISO 8601 with a timezone; naive values and bare dates are taken as Lima time."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LIMA)
+    return value.astimezone(LIMA).isoformat(timespec="seconds")
+
+
+def strip_site_suffix(title: str) -> str:
+    stripped = _SUFFIX.sub("", title).strip()
+    return stripped if len(stripped) >= 12 else title.strip()
+
+
+def _page_facts(page: str) -> tuple[str | None, str | None]:
+    """rel=canonical and <html lang>, read with lxml."""
+    try:
+        tree = lxml_html.fromstring(page)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None, None
+    canonical = tree.xpath("string(//link[@rel='canonical']/@href)") or None
+    lang = tree.xpath("string(/html/@lang)") or None
+    return canonical, (lang.split("-")[0].lower() if lang else None)
+
+
+def extract(page: str, url: str, published_hint: str | None = None) -> Extracted | None:
+    """The article in `page`, or None when the page holds no article-sized text."""
+    doc = trafilatura.bare_extraction(
+        page, url=url, with_metadata=True, include_comments=False, include_tables=True
+    )
+    if doc is None:
+        return None
+    text = (doc.text or "").strip()
+    if len(text) < MIN_TEXT_CHARS:
+        return None
+    title = strip_site_suffix(doc.title or "")
+    if text.startswith(title) and title:
+        text = text[len(title):].lstrip()
+    published = to_iso(published_hint)
+    if published is None:
+        found = htmldate.find_date(
+            page, url=url, outputformat="%Y-%m-%dT%H:%M:%S%z", original_date=True
+        )
+        published = to_iso(found) or to_iso(doc.date)
+    canonical, lang = _page_facts(page)
+    return Extracted(
+        title=title,
+        text=text,
+        published=published,
+        language=lang or doc.language,
+        author=doc.author,
+        canonical_url=canonical_url(canonical) if canonical else None,
+    )

@@ -1,0 +1,1 @@
+"""Item pipelines, one per file; switched on in crawlers/settings.py."""

@@ -1,0 +1,35 @@
+"""Run the spiders of some sources in this process (a fresh one: Twisted cannot restart)."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.crawler import CrawlerProcess
+
+from crawlers.settings import scrapy_settings
+from crawlers.spiders.base import SourceSpider
+from crawlers.spiders.feed import FeedSpider
+from crawlers.spiders.sitemap import SitemapSpider
+from pesquisa.settings import Settings
+from pesquisa.sources import Source
+from pesquisa.store import Store
+
+SPIDERS: dict[str, type[SourceSpider]] = {"feed": FeedSpider, "sitemap": SitemapSpider}
+log = logging.getLogger(__name__)
+
+
+def crawl(settings: Settings, sources: list[Source]) -> dict[str, dict[str, int | str | None]]:
+    """Crawl the sources concurrently; return each one's run counts from the store."""
+    runnable = [s for s in sources if s.kind in SPIDERS]
+    for source in sources:
+        if source.kind not in SPIDERS:
+            log.warning("source %s: kind %r cannot be crawled yet; skipped", source.id, source.kind)
+    Store(settings.store_path).close()  # create and migrate before spiders open it
+    process = CrawlerProcess(scrapy_settings(settings), install_root_handler=False)
+    for source in runnable:
+        process.crawl(SPIDERS[source.kind], source=source, store_path=str(settings.store_path))
+    if runnable:
+        process.start()
+    with Store(settings.store_path) as store:
+        runs = {run["source"]: run for run in store.last_runs()}
+    return {s.id: runs.get(s.id, {}) for s in runnable}

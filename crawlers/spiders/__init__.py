@@ -1,0 +1,1 @@
+"""Generic spiders, one per source kind."""

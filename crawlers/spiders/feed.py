@@ -1,0 +1,47 @@
+"""`feed` sources: RSS or Atom feeds, parsed with feedparser; each entry's link is fetched."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+from scrapy.http import Request, Response
+
+from crawlers.extract import to_iso
+from crawlers.spiders.base import SourceSpider
+
+
+def _entry_date(entry: Any) -> str | None:
+    for key in ("published_parsed", "updated_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            return to_iso(datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC))
+    return None
+
+
+class FeedSpider(SourceSpider):
+    kind = "feed"
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.source.urls:
+            yield Request(url, callback=self.parse_feed, dont_filter=True)
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        parsed = feedparser.parse(response.body, response_headers={
+            "content-location": response.url,
+            "content-type": response.headers.get("Content-Type", b"").decode("latin-1"),
+        })
+        if parsed.bozo and not parsed.entries:
+            self.crawler.stats.inc_value("pesquisa/bad_feed")
+            self.logger.error("not a feed: %s (%s)", response.url, parsed.get("bozo_exception"))
+            return
+        for entry in parsed.entries:
+            link = entry.get("link")
+            if not link:
+                continue
+            request = self.article_request(response.urljoin(link), _entry_date(entry))
+            if request is not None:
+                yield request

@@ -1,0 +1,1 @@
+"""The spaCy pipeline that finds people, organizations and places in documents."""

@@ -1,0 +1,1 @@
+"""Pesquisa spaCy components, one per file; registered in nlp/factories.py."""

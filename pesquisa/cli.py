@@ -1,0 +1,356 @@
+"""The `pesquisa` command. Errors become one line on stderr and a non-zero exit, here only."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pesquisa.errors import FixInput, PesquisaError
+from pesquisa.logs import setup_logging
+from pesquisa.settings import Settings, load_settings
+from pesquisa.sources import load_source_file, load_sources, select, source_files
+
+log = logging.getLogger("pesquisa")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.find_root().obj
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", type=click.Path(path_type=Path), help="Settings file "
+              "(default config/pesquisa.toml; also PESQUISA_CONFIG).")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where all state lives.")
+@click.option("--sources", type=click.Path(path_type=Path), help="Folder of source YAML files.")
+@click.option("--index-backend", type=click.Choice(["sqlite", "elasticsearch"]))
+@click.option("--index-url", help="Elasticsearch URL.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+@click.version_option(package_name="pesquisa")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, **flags: Any) -> None:
+    """Pesquisa watches Peruvian news and court and prosecutor bulletins for organized crime
+    and corruption: crawl, annotate, index, search."""
+    ctx.obj = load_settings(config, overrides=flags)
+    setup_logging(ctx.obj)
+
+
+# -- crawl and process ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("source_ids", nargs=-1)
+@click.pass_context
+def crawl(ctx: click.Context, source_ids: tuple[str, ...]) -> None:
+    """Crawl now: the named sources, or every enabled one."""
+    from crawlers.runner import crawl as run_crawl
+
+    settings = _settings(ctx)
+    chosen = select(load_sources(settings.sources), source_ids)
+    if not chosen:
+        raise FixInput("E206", path=settings.sources)
+    runs = run_crawl(settings, chosen)
+    rows = [
+        [sid, str(r.get("fetched", 0)), str(r.get("new", 0)), str(r.get("updated", 0)),
+         str(r.get("seen", 0)), str(r.get("failures", 0))]
+        for sid, r in runs.items()
+    ]
+    _table(["source", "fetched", "new", "updated", "seen", "failures"], rows)
+
+
+@cli.command()
+@click.pass_context
+def process(ctx: click.Context) -> None:
+    """Annotate (NLP) and index every pending document."""
+    from pesquisa.worker import Worker
+
+    settings = _settings(ctx)
+    worker = Worker(settings)
+    try:
+        def report(progress: Any) -> None:
+            click.echo(f"annotated {progress.annotated}, indexed {progress.indexed}", err=True)
+
+        done = worker.run_once(on_batch=report)
+    finally:
+        worker.close()
+    click.echo(f"done: {done.annotated} annotated, {done.indexed} indexed")
+
+
+# -- serving -------------------------------------------------------------------------------
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise FixInput("E702", host=host, port=port) from None
+
+
+def _serve(settings: Settings, on_started: Callable[[], None] | None = None) -> None:
+    import uvicorn
+
+    from pesquisa.web.app import create_app
+
+    _check_port(settings.web.host, settings.web.port)
+    config = uvicorn.Config(
+        create_app(settings), host=settings.web.host, port=settings.web.port,
+        log_level="warning", access_log=False, log_config=None,
+    )
+    server = uvicorn.Server(config)
+    click.echo(f"web: http://{settings.web.host}:{settings.web.port}/", err=True)
+    if on_started:
+        on_started()
+    server.run()
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default from settings).")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the API and the web UI only."""
+    settings = _with_web(_settings(ctx), host, port)
+    setup_logging(settings, logging.INFO)
+    _serve(settings)
+
+
+def _with_web(settings: Settings, host: str | None, port: int | None) -> Settings:
+    web = settings.web.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    )
+    return settings.model_copy(update={"web": web})
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default from settings).")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.pass_context
+def run(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Monitor: scheduled crawls, the processing worker, and the web UI, until Ctrl-C."""
+    from pesquisa.scheduler import Monitor
+
+    settings = _with_web(_settings(ctx), host, port)
+    setup_logging(settings, logging.INFO)
+    sources = load_sources(settings.sources)
+    if not any(s.enabled for s in sources):
+        raise FixInput("E206", path=settings.sources)
+    _check_port(settings.web.host, settings.web.port)
+    monitor = Monitor(settings, sources)
+    try:
+        _serve(settings, on_started=monitor.start)
+    finally:
+        monitor.shutdown()
+
+
+# -- search and export ---------------------------------------------------------------------
+
+
+def _terminal_snippet(snippet: str) -> str:
+    def bold(match: re.Match[str]) -> str:
+        return click.style(match.group(1), bold=True)
+
+    return html.unescape(re.sub(r"<mark>(.*?)</mark>", bold, snippet))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(0, 1000), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {total, hits}.")
+@click.pass_context
+def search(ctx: click.Context, query: str, limit: int, offset: int, sort: str,
+           as_json: bool) -> None:
+    """Search the index (AND OR NOT, "phrases", "near"~5, prefix*, title: text: source:)."""
+    from indexer import open_index
+
+    index = open_index(_settings(ctx))
+    try:
+        result = index.search(query, limit=limit, offset=offset,
+                              sort="date" if sort == "date" else "relevance")
+    finally:
+        index.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"{result.total} results")
+    for hit in result.hits:
+        click.echo("")
+        click.echo(click.style(hit.title or hit.url, bold=True))
+        click.echo(f"  {hit.source} · {(hit.published or 'undated')[:10]} · {hit.url}")
+        click.echo(f"  {_terminal_snippet(hit.snippet)}")
+
+
+@cli.group()
+def export() -> None:
+    """Export data for other tools."""
+
+
+@export.command("documents")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File (default stdout).")
+@click.pass_context
+def export_documents(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Every stored document, one JSON object per line."""
+    from pesquisa.store import Store
+
+    settings = _settings(ctx)
+    with Store(settings.store_path) as store:
+        lines = (json.dumps(doc.export(), ensure_ascii=False) + "\n"
+                 for doc in store.iter_documents())
+        if output is None:
+            for line in lines:
+                sys.stdout.write(line)
+            return
+        _write_atomically(output, lines)
+    click.echo(f"wrote {output}", err=True)
+
+
+def _write_atomically(path: Path, lines: Iterable[str]) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written export."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(lines)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise FixInput("E701", path=path, reason=exc.strerror or str(exc)) from None
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+@cli.group()
+def sources() -> None:
+    """List and check the source files."""
+
+
+@sources.command("list")
+@click.pass_context
+def sources_list(ctx: click.Context) -> None:
+    """The configured sources."""
+    rows = [
+        [s.id, s.kind, "yes" if s.enabled else "no", s.schedule, s.urls[0]]
+        for s in load_sources(_settings(ctx).sources)
+    ]
+    _table(["id", "kind", "enabled", "schedule", "url"], rows)
+
+
+@sources.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def sources_check(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Validate source files (all of the sources folder by default)."""
+    paths = list(files) or source_files(_settings(ctx).sources)
+    bad = 0
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            source = load_source_file(path)
+            if source.id in seen:
+                raise FixInput("E204", id=source.id, path=path, other=seen[source.id])
+            seen[source.id] = path
+            click.echo(f"ok    {source.id:28} {path}")
+        except PesquisaError as exc:
+            bad += 1
+            click.echo(f"error {exc.message}", err=True)
+    if bad:
+        raise click.exceptions.Exit(2)
+    click.echo(f"{len(paths)} source files are valid")
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--serve/--no-serve", "do_serve", default=True, help="Serve the web UI after.")
+@click.option("--port", type=int, help="Web UI port (default 8000).")
+@click.pass_context
+def demo(ctx: click.Context, do_serve: bool, port: int | None) -> None:
+    """Crawl, annotate and index the bundled sample site offline, then open the web UI."""
+    from pesquisa.demo.site import DemoServer, build_site
+    from pesquisa.scheduler import crawl_command
+    from pesquisa.sources import write_source
+    from pesquisa.worker import Worker
+
+    base = _with_web(_settings(ctx), None, port)
+    root = base.data_dir / "demo"
+    shutil.rmtree(root, ignore_errors=True)  # the site's port changes each run: start afresh
+    crawl_settings = base.crawl.model_copy(
+        update={"download_delay": 0.0, "autothrottle": False, "crawl_on_start": False}
+    )
+    settings = base.model_copy(
+        update={"data_dir": root, "sources": root / "sources", "crawl": crawl_settings}
+    )
+    setup_logging(settings, logging.INFO)
+    if do_serve:
+        _check_port(settings.web.host, settings.web.port)
+    (root / "site").mkdir(parents=True)
+    with DemoServer(root / "site") as site:
+        for source in build_site(root / "site", site.base_url):
+            write_source(source, settings.sources)
+        click.echo(f"demo site: {site.base_url}/", err=True)
+        env = {**os.environ, **settings.to_env()}
+        code = subprocess.call(crawl_command([]), env=env, stdin=subprocess.DEVNULL)
+        if code != 0:
+            raise FixInput("E301", source="demo", reason=f"crawler exited with code {code}")
+        worker = Worker(settings)
+        try:
+            done = worker.run_once()
+        finally:
+            worker.close()
+        click.echo(f"demo: {done.indexed} documents indexed", err=True)
+        if do_serve:
+            _serve(settings)
+
+
+# -- output and the edge -------------------------------------------------------------------
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the one place where errors turn into a line on stderr and an exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="pesquisa", standalone_mode=False)
+    except PesquisaError as exc:
+        click.echo(f"pesquisa: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"pesquisa: error: {exc.format_message()} (see pesquisa --help)", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("pesquisa: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        log.exception("internal error", extra={"file_only": True})
+        click.echo(
+            f"pesquisa: internal error: {type(exc).__name__}: {exc} "
+            "(details in the log file under the data dir)", err=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

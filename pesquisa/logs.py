@@ -1,0 +1,49 @@
+"""Logging: one line per event on the terminal, full detail in data/logs/pesquisa.log."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from pesquisa.settings import Settings
+
+
+class OneLine(logging.Formatter):
+    """Terminal format: the message only, never a traceback (those go to the log file)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+        return f"{record.levelname.lower()}: {record.name}: {message}"
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    return not getattr(record, "file_only", False)
+
+
+def setup_logging(settings: Settings, terminal_level: int = logging.WARNING) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.INFO)
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setLevel(terminal_level)
+    terminal.setFormatter(OneLine())
+    terminal.addFilter(_not_file_only)
+    root.addHandler(terminal)
+    try:
+        settings.log_path.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.handlers.RotatingFileHandler(
+            settings.log_path, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        return
+    to_file.setLevel(getattr(logging, settings.log_level))
+    to_file.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(to_file)
+    for noisy in ("scrapy", "twisted", "trafilatura", "htmldate", "filelock", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,114 @@
+"""`pesquisa run`: one cron job per enabled source, a queue worker, and the web app.
+
+Each crawl runs in a subprocess because Twisted's reactor cannot be restarted in a process.
+The worker drains the queue through NLP and indexing; the web app serves the same data.
+Ctrl-C (SIGINT) or SIGTERM stops the web server, then the scheduler, crawls and worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from pesquisa.settings import Settings
+from pesquisa.sources import Source
+from pesquisa.worker import Worker
+
+log = logging.getLogger(__name__)
+CHILD_STOP_SECONDS = 20
+
+
+def crawl_command(sources: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pesquisa", "crawl", *sources]
+
+
+class Monitor:
+    """Owns the scheduler, the crawl subprocesses and the worker thread."""
+
+    def __init__(self, settings: Settings, sources: list[Source]) -> None:
+        self.settings = settings
+        self.sources = [s for s in sources if s.enabled]
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.children: set[subprocess.Popen[bytes]] = set()
+        self.children_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.timezone))
+        self.worker_thread = threading.Thread(target=self._work, name="worker", daemon=True)
+
+    def crawl(self, source_id: str) -> int:
+        """Run one source's crawl in a subprocess and wait for it; returns its exit code."""
+        if self.stop.is_set():
+            return -1
+        env = {**os.environ, **self.settings.to_env()}
+        child = subprocess.Popen(crawl_command([source_id]), env=env, stdin=subprocess.DEVNULL)
+        with self.children_lock:
+            self.children.add(child)
+        try:
+            code = child.wait()
+        finally:
+            with self.children_lock:
+                self.children.discard(child)
+        if code != 0 and not self.stop.is_set():
+            log.warning("crawl of %s exited with code %s", source_id, code)
+        self.wake.set()
+        return code
+
+    def _work(self) -> None:
+        worker = Worker(self.settings)
+        try:
+            while not self.stop.is_set():
+                try:
+                    done = worker.run_once(self.stop)
+                    if done.annotated or done.indexed:
+                        log.info("processed: %d annotated, %d indexed",
+                                 done.annotated, done.indexed)
+                except Exception:  # keep monitoring; the log has the details
+                    log.exception("worker failed; retrying in %ss", self.settings.worker.interval)
+                self.wake.wait(self.settings.worker.interval)
+                self.wake.clear()
+        finally:
+            worker.close()
+
+    def schedule(self) -> None:
+        start = datetime.now(ZoneInfo(self.settings.timezone))
+        for number, source in enumerate(self.sources):
+            extra: dict[str, datetime] = {}
+            if self.settings.crawl.crawl_on_start:  # stagger the start-up crawls
+                extra["next_run_time"] = start + timedelta(seconds=2 + 5 * number)
+            self.scheduler.add_job(
+                self.crawl, source.trigger(), args=[source.id], id=f"crawl:{source.id}",
+                name=f"crawl {source.id}", max_instances=1, coalesce=True,
+                misfire_grace_time=600, **extra,
+            )
+
+    def start(self) -> None:
+        self.schedule()
+        self.scheduler.start()
+        self.worker_thread.start()
+        log.info("monitoring %d sources", len(self.sources))
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.wake.set()
+        self.scheduler.shutdown(wait=False)
+        with self.children_lock:
+            children = list(self.children)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)  # Scrapy shuts down cleanly on SIGINT
+        for child in children:
+            try:
+                child.wait(CHILD_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.worker_thread.join(CHILD_STOP_SECONDS)
+        log.info("stopped")

@@ -1,0 +1,1 @@
+"""The JSON API and the Spanish web UI, served by one FastAPI app."""

@@ -1,0 +1,117 @@
+"""The FastAPI app: /api/* returns JSON, the other routes render the Spanish UI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from indexer import open_index
+from indexer.base import IndexBackend
+from pesquisa import __version__
+from pesquisa.errors import PesquisaError, RetryLater
+from pesquisa.settings import Settings
+from pesquisa.store import Store
+from pesquisa.web.strings import UI
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+PAGE_SIZE = 20
+
+
+def create_app(settings: Settings) -> FastAPI:
+    state: dict[str, IndexBackend] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if "index" in state:
+            state.pop("index").close()
+
+    app = FastAPI(title="Pesquisa", version=__version__, docs_url="/api/docs",
+                  openapi_url="/api/openapi.json", lifespan=lifespan)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals["ui"] = UI
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    def index() -> IndexBackend:
+        if "index" not in state:
+            state["index"] = open_index(settings)
+        return state["index"]
+
+    def store() -> Store:
+        if not settings.store_path.exists():
+            raise RetryLater("E504", reason="no documents yet: run `pesquisa crawl` first")
+        return Store(settings.store_path, read_only=True)
+
+    # -- errors: one handler for API and pages --------------------------------------------
+
+    def _error(request: Request, status: int, code: str, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        title = {400: UI["error_query"], 404: UI["error_not_found"]}.get(status, UI["error_title"])
+        return templates.TemplateResponse(
+            request, "error.html", {"title": title, "message": message, "query": ""},
+            status_code=status,
+        )
+
+    @app.exception_handler(PesquisaError)
+    async def _pesquisa_error(request: Request, exc: PesquisaError) -> Response:
+        return _error(request, exc.http_status, exc.code, exc.message)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s", request.url.path)
+        return _error(request, 500, "E999", UI["error_internal"])
+
+    # -- API ------------------------------------------------------------------------------
+
+    Q = Annotated[str, Query(min_length=1, max_length=2000, description="Lucene-style query")]
+    Limit = Annotated[int, Query(ge=0, le=100)]
+    Offset = Annotated[int, Query(ge=0, le=10_000)]
+    SortArg = Annotated[Literal["relevance", "date"], Query()]
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "documents": index().count()}
+
+    @app.get("/api/search")
+    def api_search(q: Q, limit: Limit = PAGE_SIZE, offset: Offset = 0,
+                   sort: SortArg = "relevance") -> dict[str, Any]:
+        return index().search(q, limit=limit, offset=offset, sort=sort).to_json()
+
+    @app.get("/api/documents/{doc_id}")
+    def api_document(doc_id: str) -> dict[str, Any]:
+        with store() as db:
+            doc = db.get(doc_id)
+            return {**doc.export(), "entities": db.document_entities(doc_id)}
+
+    # -- pages ----------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    def page_search(request: Request, q: str = "", page: int = 1,
+                    sort: SortArg = "relevance") -> Response:
+        context: dict[str, Any] = {"query": q, "sort": sort, "page": max(page, 1),
+                                   "result": None, "documents": index().count()}
+        if q.strip():
+            offset = (context["page"] - 1) * PAGE_SIZE
+            result = index().search(q, limit=PAGE_SIZE, offset=offset, sort=sort)
+            context.update(result=result, has_next=offset + PAGE_SIZE < result.total)
+        return templates.TemplateResponse(request, "search.html", context)
+
+    @app.get("/documento/{doc_id}", response_class=HTMLResponse)
+    def page_document(request: Request, doc_id: str, q: str = "") -> Response:
+        with store() as db:
+            doc = db.get(doc_id)
+            entities = db.document_entities(doc_id)
+        return templates.TemplateResponse(
+            request, "document.html", {"doc": doc, "entities": entities, "query": q}
+        )
+
+    return app

@@ -1,0 +1,97 @@
+"""Drain the store's queue: annotate fetched documents, then index annotated ones.
+
+Both steps are idempotent. Annotation replaces a document's mentions and marks it in one
+transaction; indexing upserts by document id, then marks. A process killed at any point
+leaves each document either done or still queued, never half-done or duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from spacy.language import Language
+
+from indexer import open_index
+from indexer.base import IndexBackend, IndexDocument
+from pesquisa.settings import Settings
+from pesquisa.store import ANNOTATED, FETCHED, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    annotated: int = 0
+    indexed: int = 0
+    failed: int = 0
+
+
+class Worker:
+    """Owns the NLP pipeline (loaded once) and is the one writer to the index."""
+
+    def __init__(self, settings: Settings, index: IndexBackend | None = None) -> None:
+        self.settings = settings
+        self._nlp: Language | None = None
+        self.index = index or open_index(settings)
+
+    @property
+    def nlp(self) -> Language:
+        if self._nlp is None:
+            from nlp.pipeline import load_pipeline
+
+            self._nlp = load_pipeline(self.settings.nlp_model)
+        return self._nlp
+
+    def close(self) -> None:
+        self.index.close()
+
+    def run_once(
+        self,
+        stop: threading.Event | None = None,
+        on_batch: Callable[[Progress], None] | None = None,
+    ) -> Progress:
+        """Process until the queue is empty (or `stop` is set)."""
+        progress = Progress()
+        stop = stop or threading.Event()
+        size = self.settings.worker.batch_size
+        with Store(self.settings.store_path) as store:
+            while not stop.is_set():
+                annotated = self._annotate(store, size, progress)
+                indexed = self._index(store, size, progress)
+                if on_batch and (annotated or indexed):
+                    on_batch(progress)
+                if not annotated and not indexed:
+                    break
+        return progress
+
+    def _annotate(self, store: Store, size: int, progress: Progress) -> int:
+        from nlp.annotate import annotate
+
+        docs = store.pending(FETCHED, size)
+        if not docs:
+            return 0
+        cut = self.settings.worker.max_text_chars
+        texts = [doc.text[:cut] for doc in docs]
+        for doc, mentions in zip(docs, annotate(self.nlp, texts), strict=True):
+            store.save_annotations(doc, mentions)
+            progress.annotated += 1
+        return len(docs)
+
+    def _index(self, store: Store, size: int, progress: Progress) -> int:
+        docs = store.pending(ANNOTATED, size)
+        if not docs:
+            return 0
+        entities = store.entities_for([doc.id for doc in docs])
+        self.index.upsert([
+            IndexDocument(
+                id=doc.id, url=doc.url, source=doc.source, title=doc.title, text=doc.text,
+                published=doc.published, language=doc.language, entities=entities[doc.id],
+            )
+            for doc in docs
+        ])
+        store.mark_indexed(docs)
+        progress.indexed += len(docs)
+        return len(docs)
