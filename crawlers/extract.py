@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import htmldate
@@ -50,15 +53,50 @@ def strip_site_suffix(title: str) -> str:
     return stripped if len(stripped) >= 12 else title.strip()
 
 
-def _page_facts(page: str) -> tuple[str | None, str | None]:
-    """rel=canonical and <html lang>, read with lxml."""
+_META_DATES = (
+    "//meta[@property='article:published_time']/@content",
+    "//meta[@property='og:published_time']/@content",
+    "//meta[@itemprop='datePublished']/@content",
+    "//meta[@name='date']/@content",
+)
+
+
+def _json_ld_dates(tree: Any) -> Iterator[str]:
+    """datePublished values from JSON-LD blocks (objects, lists and @graph)."""
+    for block in tree.xpath("//script[@type='application/ld+json']/text()"):
+        try:
+            data = json.loads(block)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                if isinstance(item.get("datePublished"), str):
+                    yield item["datePublished"]
+                stack.extend(v for k, v in item.items() if k == "@graph")
+
+
+@dataclass(frozen=True)
+class _PageFacts:
+    canonical: str | None
+    language: str | None
+    published: str | None
+
+
+def _page_facts(page: str) -> _PageFacts:
+    """rel=canonical, <html lang> and the declared publication date (JSON-LD, then meta)."""
     try:
         tree = lxml_html.fromstring(page)
     except (ValueError, lxml_html.etree.ParserError):
-        return None, None
+        return _PageFacts(None, None, None)
     canonical = tree.xpath("string(//link[@rel='canonical']/@href)") or None
     lang = tree.xpath("string(/html/@lang)") or None
-    return canonical, (lang.split("-")[0].lower() if lang else None)
+    declared = [*_json_ld_dates(tree), *(v for xp in _META_DATES for v in tree.xpath(xp))]
+    published = next((iso for iso in map(to_iso, declared) if iso), None)
+    return _PageFacts(canonical, lang.split("-")[0].lower() if lang else None, published)
 
 
 def extract(page: str, url: str, published_hint: str | None = None) -> Extracted | None:
@@ -74,18 +112,19 @@ def extract(page: str, url: str, published_hint: str | None = None) -> Extracted
     title = strip_site_suffix(doc.title or "")
     if text.startswith(title) and title:
         text = text[len(title):].lstrip()
-    published = to_iso(published_hint)
+    facts = _page_facts(page)
+    # The page's own declaration first, then the feed's date, then htmldate's heuristics.
+    published = facts.published or to_iso(published_hint)
     if published is None:
         found = htmldate.find_date(
             page, url=url, outputformat="%Y-%m-%dT%H:%M:%S%z", original_date=True
         )
         published = to_iso(found) or to_iso(doc.date)
-    canonical, lang = _page_facts(page)
     return Extracted(
         title=title,
         text=text,
         published=published,
-        language=lang or doc.language,
+        language=facts.language or doc.language,
         author=doc.author,
-        canonical_url=canonical_url(canonical) if canonical else None,
+        canonical_url=canonical_url(facts.canonical) if facts.canonical else None,
     )

@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 PAGE_SIZE = 20
 
+Q = Annotated[str, Query(min_length=1, max_length=2000, description="Lucene-style query")]
+Limit = Annotated[int, Query(ge=0, le=100)]
+Offset = Annotated[int, Query(ge=0, le=10_000)]
+SortArg = Annotated[Literal["relevance", "date"], Query()]
+
 
 def create_app(settings: Settings) -> FastAPI:
     state: dict[str, IndexBackend] = {}
@@ -71,11 +76,6 @@ def create_app(settings: Settings) -> FastAPI:
         return _error(request, 500, "E999", UI["error_internal"])
 
     # -- API ------------------------------------------------------------------------------
-
-    Q = Annotated[str, Query(min_length=1, max_length=2000, description="Lucene-style query")]
-    Limit = Annotated[int, Query(ge=0, le=100)]
-    Offset = Annotated[int, Query(ge=0, le=10_000)]
-    SortArg = Annotated[Literal["relevance", "date"], Query()]
 
     @app.get("/api/health")
     def health() -> dict[str, Any]:
