@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 import htmldate
 import trafilatura
 from lxml import html as lxml_html
+from trafilatura.settings import Document
 
-from pesquisa.ids import canonical_url
+from pesquisa.ids import strip_tracking
 
 LIMA = ZoneInfo("America/Lima")
 MIN_TEXT_CHARS = 200
@@ -29,7 +30,7 @@ class Extracted:
     published: str | None
     language: str | None
     author: str | None
-    canonical_url: str | None
+    canonical_url: str | None  # rel=canonical as published (tracking parameters removed)
 
 
 def to_iso(value: str | datetime | date | None) -> str | None:
@@ -104,7 +105,7 @@ def extract(page: str, url: str, published_hint: str | None = None) -> Extracted
     doc = trafilatura.bare_extraction(
         page, url=url, with_metadata=True, include_comments=False, include_tables=True
     )
-    if doc is None:
+    if not isinstance(doc, Document):
         return None
     text = (doc.text or "").strip()
     if len(text) < MIN_TEXT_CHARS:
@@ -126,5 +127,5 @@ def extract(page: str, url: str, published_hint: str | None = None) -> Extracted
         published=published,
         language=facts.language or doc.language,
         author=doc.author,
-        canonical_url=canonical_url(facts.canonical) if facts.canonical else None,
+        canonical_url=strip_tracking(facts.canonical) if facts.canonical else None,
     )

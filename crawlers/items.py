@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass
 class ArticleItem:
     source: str
-    url: str  # the URL as fetched (after redirects)
+    url: str  # the page's own canonical URL, or the fetched one, without tracking parameters
     canonical_url: str
     title: str
     text: str

@@ -36,7 +36,7 @@ class CrawlSettings(_Section):
     timeout: float = Field(30.0, gt=0, description="Download timeout in seconds.")
     retries: int = Field(3, ge=0, le=10)
     max_page_bytes: int = Field(10 * 1024 * 1024, gt=0)
-    max_items_per_run: int = Field(0, ge=0, description="Stop a crawl after N new items; 0 = no limit.")
+    max_items_per_run: int = Field(0, ge=0, description="Stop a crawl after N items; 0: no limit.")
     crawl_on_start: bool = Field(True, description="`pesquisa run` crawls every source at start.")
 
 
@@ -151,7 +151,8 @@ def load_settings(
     when it exists. A bad value raises FixInput naming the key and where it came from.
     """
     environ = os.environ if environ is None else environ
-    explicit = config or (Path(environ["PESQUISA_CONFIG"]) if environ.get("PESQUISA_CONFIG") else None)
+    named = environ.get("PESQUISA_CONFIG")
+    explicit = config or (Path(named) if named else None)
     path = explicit or DEFAULT_CONFIG
     file_values = _read_toml(path) if explicit or path.exists() else {}
     env_values, env_origins = _from_env(environ)

@@ -63,8 +63,8 @@ class Workspace:
         return result
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, site: Site) -> Workspace:
+def make_workspace(tmp_path: Path, site: Site) -> Workspace:
+    """A data dir and a sources folder whose sources crawl the demo site."""
     data_dir = tmp_path / "data"
     sources_dir = tmp_path / "sources"
     for source in site.sources:
@@ -73,3 +73,8 @@ def workspace(tmp_path: Path, site: Site) -> Workspace:
     env.update(FAST_CRAWL)
     env.update({"PESQUISA_DATA_DIR": str(data_dir), "PESQUISA_SOURCES": str(sources_dir)})
     return Workspace(data_dir, sources_dir, env)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, site: Site) -> Workspace:
+    return make_workspace(tmp_path, site)

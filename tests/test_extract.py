@@ -39,7 +39,8 @@ def test_extracts_text_title_and_date(site: Site, outlet: str) -> None:
 
 
 def test_a_page_without_an_article_is_none() -> None:
-    assert extract("<html><body><nav><a href='/'>Inicio</a></nav></body></html>", "http://x/") is None
+    page = "<html><body><nav><a href='/'>Inicio</a></nav></body></html>"
+    assert extract(page, "http://x/") is None
 
 
 @pytest.mark.parametrize(

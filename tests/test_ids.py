@@ -36,4 +36,5 @@ def test_document_id_is_sha256_of_the_canonical_url() -> None:
 def test_fold_and_entity_ids() -> None:
     assert fold("Corrupción ÑANDÚ") == "corrupcion nandu"
     assert entity_id("PER", "José Domingo Pérez") == "per:jose-domingo-perez"
-    assert entity_id("ORG", "Los Cuellos Blancos del Puerto") == "org:los-cuellos-blancos-del-puerto"
+    expected = "org:los-cuellos-blancos-del-puerto"
+    assert entity_id("ORG", "Los Cuellos Blancos del Puerto") == expected

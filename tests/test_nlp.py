@@ -15,12 +15,17 @@ def annotated(ents: list[tuple[int, int, str]], text: str) -> Doc:
     pipeline.add_pipe("sentencizer")
     entity_filter = pipeline.add_pipe("pesquisa_entity_filter")
     doc = pipeline.get_pipe("sentencizer")(pipeline.make_doc(text))
-    doc.ents = [doc.char_span(s, e, label=label) for s, e, label in ents]
+    spans = [doc.char_span(s, e, label=label) for s, e, label in ents]
+    assert all(span is not None for span in spans)
+    doc.ents = [span for span in spans if span is not None]
     result: Doc = entity_filter(doc)
     return result
 
 
-TEXT = "El fiscal José Domingo Pérez interrogó a Los Pulpos en Trujillo. de acuerdo con la Fiscalía."
+TEXT = (
+    "El fiscal José Domingo Pérez interrogó a Los Pulpos en Trujillo. "
+    "de acuerdo con la Fiscalía."
+)
 
 
 def span_of(words: str) -> tuple[int, int]:

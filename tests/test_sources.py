@@ -60,7 +60,7 @@ def test_invalid_source_names_file_and_field(tmp_path: Path, text: str, field: s
 
 
 def test_unreadable_yaml_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(FixInput, match="E202.*no such file"):
+    with pytest.raises(FixInput, match=r"E202.*no such file"):
         load_source_file(tmp_path / "nope.yml")
     path = write(tmp_path, "broken.yml", "id: [unclosed\n")
     with pytest.raises(FixInput, match="E202") as caught:
@@ -73,7 +73,7 @@ def test_folder_rules(tmp_path: Path) -> None:
         load_sources(tmp_path / "none")
     write(tmp_path, "a.yml", GOOD)
     write(tmp_path, "b.yml", GOOD)
-    with pytest.raises(FixInput, match="E204.*el-ejemplo"):
+    with pytest.raises(FixInput, match=r"E204.*el-ejemplo"):
         load_sources(tmp_path)
 
 

@@ -12,7 +12,7 @@ from scrapy.http import Request, Response, TextResponse
 
 from crawlers.extract import extract
 from crawlers.items import ArticleItem
-from pesquisa.ids import canonical_url, document_id
+from pesquisa.ids import canonical_url, document_id, strip_tracking
 from pesquisa.sources import Source
 from pesquisa.store import Store
 
@@ -57,16 +57,16 @@ class SourceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("pesquisa/no_article")
             self.logger.info("no article text in %s", response.url)
             return
-        canonical = canonical_url(response.url)
+        url = strip_tracking(response.url)
         # A page may name its canonical URL, but only on its own host.
         if found.canonical_url and urlsplit(found.canonical_url).hostname == urlsplit(
             response.url
         ).hostname:
-            canonical = found.canonical_url
+            url = found.canonical_url
         yield ArticleItem(
             source=self.source.id,
-            url=response.url,
-            canonical_url=canonical,
+            url=url,
+            canonical_url=canonical_url(url),
             title=found.title,
             text=found.text,
             published=found.published,

@@ -32,7 +32,7 @@ class FeedSpider(SourceSpider):
     def parse_feed(self, response: Response) -> Iterator[Any]:
         parsed = feedparser.parse(response.body, response_headers={
             "content-location": response.url,
-            "content-type": response.headers.get("Content-Type", b"").decode("latin-1"),
+            "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
         })
         if parsed.bozo and not parsed.entries:
             self.crawler.stats.inc_value("pesquisa/bad_feed")

@@ -19,7 +19,7 @@ TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
 SNIPPET_TOKENS = 28
 _OPEN, _CLOSE = "\x02", "\x03"  # markers that survive html.escape, then become <mark>
 
-SCHEMA = f"""
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     rowid      INTEGER PRIMARY KEY,
     id         TEXT NOT NULL UNIQUE,

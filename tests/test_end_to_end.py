@@ -1,0 +1,120 @@
+"""The whole pipeline through the CLI, against the demo site on a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import pytest
+
+from pesquisa.demo.site import article_url
+from pesquisa.ids import canonical_url, document_id
+from tests.conftest import Site, Workspace, make_workspace
+
+pytestmark = pytest.mark.slow
+
+
+def search(ws: Workspace, query: str, limit: int = 100) -> dict[str, Any]:
+    result = ws.cli("search", query, "--json", "--limit", str(limit), check=True)
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def only_article(site: Site, word: str) -> dict[str, Any]:
+    (article,) = [a for a in site.articles if word in " ".join([a["title"], *a["paragraphs"]])]
+    return article
+
+
+@pytest.fixture(scope="module")
+def crawled(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """One workspace crawled and processed once, shared by the read-only tests below."""
+    ws = make_workspace(tmp_path_factory.mktemp("e2e"), site)
+    ws.cli("crawl", check=True)
+    ws.cli("process", check=True)
+    return ws
+
+
+def test_every_article_is_crawled_once_and_indexed(site: Site, crawled: Workspace) -> None:
+    exported = [json.loads(line) for line in crawled.cli("export", "documents", check=True)
+                .stdout.splitlines()]
+    urls = {canonical_url(article_url(a, site.base_url)) for a in site.articles}
+    assert {d["canonical_url"] for d in exported} >= urls
+    assert len({d["id"] for d in exported}) == len(exported)
+    for doc in exported:
+        assert doc["status"] == "indexed"
+        assert doc["id"] == document_id(doc["canonical_url"])
+        assert doc["published"] is None or doc["published"][10] == "T"
+        assert {"id", "url", "source", "title", "published", "text"} <= set(doc)
+    assert not any("/privado/" in d["url"] for d in exported)  # robots.txt obeyed
+    assert len(exported) == search(crawled, "NOT zzzz")["total"]
+
+
+def test_specific_words_find_specific_documents(site: Site, crawled: Workspace) -> None:
+    for word in ("Provías", "Pataz", "huaico"):
+        article = only_article(site, word)
+        hits = search(crawled, word)["hits"]
+        assert [h["url"] for h in hits] == [article_url(article, site.base_url)], word
+        assert hits[0]["title"] == article["title"]
+
+
+def test_accent_insensitive(site: Site, crawled: Workspace) -> None:
+    with_accent = search(crawled, "corrupción")
+    without = search(crawled, "corrupcion")
+    assert without["total"] == with_accent["total"]
+    assert without["total"] >= sum(
+        1 for a in site.articles if "corrupción" in " ".join(a["paragraphs"]).lower()
+    ) - 1  # the English wire story may say "corruption"
+    assert "<mark>" in without["hits"][0]["snippet"]
+    assert search(crawled, "PROVIAS")["total"] == 1
+
+
+def test_feed_dates_and_sources(site: Site, crawled: Workspace) -> None:
+    article = only_article(site, "Pataz")
+    (hit,) = search(crawled, "pataz")["hits"]
+    assert hit["published"] == article["published"]
+    assert hit["source"] == f"demo-{article['outlet']}" or hit["source"] == "demo-sitemap"
+
+
+def test_entities_are_stored(crawled: Workspace) -> None:
+    db = sqlite3.connect(crawled.data_dir / "pesquisa.db")
+    kinds = dict(db.execute("SELECT kind, COUNT(*) FROM entities GROUP BY kind").fetchall())
+    assert kinds.get("person", 0) > 10 and kinds.get("place", 0) > 5
+    (orphans,) = db.execute(
+        "SELECT COUNT(*) FROM mentions m LEFT JOIN documents d ON d.id = m.document_id "
+        "WHERE d.id IS NULL").fetchone()
+    assert orphans == 0
+
+
+def test_crawl_twice_adds_nothing(workspace: Workspace) -> None:
+    workspace.cli("crawl", check=True)
+    db = workspace.data_dir / "pesquisa.db"
+    first = sqlite3.connect(db).execute("SELECT id, fetched_at FROM documents").fetchall()
+    second_run = workspace.cli("crawl", "demo-larepublica", "demo-rpp", check=True)
+    again = sqlite3.connect(db).execute("SELECT id, fetched_at FROM documents").fetchall()
+    assert sorted(again) == sorted(first)  # same documents, untouched
+    lines = {line.split()[0]: line.split() for line in second_run.stdout.splitlines()[1:]}
+    assert lines["demo-larepublica"][2] == "0"  # new
+    assert int(lines["demo-larepublica"][4]) >= 7  # seen
+    # the feed item with utm_* parameters is the same document as the clean link
+    urls = [row[0] for row in sqlite3.connect(db).execute("SELECT url FROM documents")]
+    assert not any("utm_" in url for url in urls)
+
+
+def test_one_line_errors(workspace: Workspace) -> None:
+    def assert_one_line(result: Any, code: int, needle: str) -> None:
+        assert result.returncode == code, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], result.stderr
+        assert "Traceback" not in result.stderr
+
+    assert_one_line(workspace.cli("search", "a AND ("), 2, "E501")
+    assert_one_line(workspace.cli("crawl", "no-such-source"), 2, "E205")
+    assert_one_line(workspace.cli("sources", "check", "missing.yml"), 2, "E202")
+    broken = workspace.sources_dir / "broken.yml"
+    broken.write_text("id: broken\nname: Roto\nkind: feed\nurls: []\nschedule: '* * * * *'\n")
+    assert_one_line(workspace.cli("crawl"), 2, "broken.yml")
+    assert_one_line(workspace.cli("sources", "check", str(broken)), 2, "urls")
+    env_bad = workspace.env | {"PESQUISA_INDEX_BACKEND": "solr"}
+    workspace.env = env_bad
+    assert_one_line(workspace.cli("search", "x"), 2, "index_backend")
