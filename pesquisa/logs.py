@@ -19,8 +19,15 @@ class OneLine(logging.Formatter):
         return f"{record.levelname.lower()}: {record.name}: {message}"
 
 
-def _not_file_only(record: logging.LogRecord) -> bool:
-    return not getattr(record, "file_only", False)
+# Scrapy's and Twisted's own messages go to the log file only; on the terminal, our spiders
+# say in one line what failed.
+FILE_ONLY_LOGGERS = ("scrapy", "twisted", "py.warnings")
+
+
+def _for_terminal(record: logging.LogRecord) -> bool:
+    if getattr(record, "file_only", False):
+        return False
+    return not record.name.startswith(FILE_ONLY_LOGGERS) or record.levelno >= logging.CRITICAL
 
 
 def setup_logging(settings: Settings, terminal_level: int = logging.WARNING) -> None:
@@ -31,7 +38,7 @@ def setup_logging(settings: Settings, terminal_level: int = logging.WARNING) -> 
     terminal = logging.StreamHandler(sys.stderr)
     terminal.setLevel(terminal_level)
     terminal.setFormatter(OneLine())
-    terminal.addFilter(_not_file_only)
+    terminal.addFilter(_for_terminal)
     root.addHandler(terminal)
     try:
         settings.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,5 +52,6 @@ def setup_logging(settings: Settings, terminal_level: int = logging.WARNING) -> 
         logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     )
     root.addHandler(to_file)
-    for noisy in ("scrapy", "twisted", "trafilatura", "htmldate", "filelock", "urllib3"):
+    for noisy in ("trafilatura", "htmldate", "apscheduler", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("scrapy").setLevel(logging.INFO)

@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from pesquisa.settings import Settings
 from pesquisa.sources import Source
+from pesquisa.store import Store
 from pesquisa.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,10 @@ class Monitor:
         if self.stop.is_set():
             return -1
         env = {**os.environ, **self.settings.to_env()}
-        child = subprocess.Popen(crawl_command([source_id]), env=env, stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            crawl_command([source_id]), env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # its table; the run's counts are in the store
+        )
         with self.children_lock:
             self.children.add(child)
         try:
@@ -56,10 +60,22 @@ class Monitor:
         finally:
             with self.children_lock:
                 self.children.discard(child)
-        if code != 0 and not self.stop.is_set():
+        if self.stop.is_set():
+            return code
+        if code != 0:
             log.warning("crawl of %s exited with code %s", source_id, code)
+        self._report(source_id)
         self.wake.set()
         return code
+
+    def _report(self, source_id: str) -> None:
+        with Store(self.settings.store_path) as store:
+            run = next((r for r in store.last_runs() if r["source"] == source_id), None)
+        if run is None:
+            return
+        last = f"; last error: {run['last_error']}" if run["last_error"] else ""
+        log.info("crawled %s: %d fetched, %d new, %d updated, %d seen, %d failed%s", source_id,
+                 run["fetched"], run["new"], run["updated"], run["seen"], run["failures"], last)
 
     def _work(self) -> None:
         worker = Worker(self.settings)

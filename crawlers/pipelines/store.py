@@ -52,13 +52,10 @@ class StorePipeline:
         stats = self.crawler.stats
         self.counts.fetched = int(stats.get_value("downloader/response_count", 0))
         self.counts.seen += int(stats.get_value("pesquisa/seen", 0))
-        # robots.txt refusals count as exceptions in Scrapy's stats; they are not failures.
-        exceptions = int(stats.get_value("downloader/exception_count", 0)) - int(
-            stats.get_value("robotstxt/forbidden", 0)
-        )
-        self.counts.failures = int(stats.get_value("log_count/ERROR", 0)) + max(exceptions, 0)
-        reason = stats.get_value("finish_reason")
-        if self.counts.failures and reason:
-            self.counts.last_error = str(reason)
+        # Requests that failed for good (after retries); robots.txt refusals are not failures.
+        self.counts.failures = int(stats.get_value("pesquisa/failures", 0)) + int(
+            stats.get_value("pesquisa/bad_feed", 0)
+        ) + int(stats.get_value("pesquisa/bad_sitemap", 0))
+        self.counts.last_error = stats.get_value("pesquisa/last_error")
         self.store.finish_run(self.run_id, self.counts)
         self.store.close()

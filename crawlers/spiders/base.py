@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Request, Response, TextResponse
+from twisted.python.failure import Failure
 
 from crawlers.extract import extract
 from crawlers.items import ArticleItem
@@ -28,7 +29,6 @@ class SourceSpider(scrapy.Spider):
         self.allowed_domains = list(source.hosts)
         self.store_path = store_path
         self._store: Store | None = None
-        self.skipped_seen = 0
 
     @property
     def store(self) -> Store:
@@ -40,13 +40,23 @@ class SourceSpider(scrapy.Spider):
         if self._store is not None:
             self._store.close()
 
+    def request(self, url: str, callback: Any, **kwargs: Any) -> Request:
+        """Every request of ours: failures are counted and the last one kept for the run."""
+        return Request(url, callback=callback, errback=self.failed, **kwargs)
+
+    def failed(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+        self.crawler.stats.inc_value("pesquisa/failures")
+        self.crawler.stats.set_value("pesquisa/last_error", f"{reason} ({request and request.url})")
+        self.logger.warning("failed %s: %s", request and request.url, reason)
+
     def article_request(self, url: str, published: str | None = None) -> Request | None:
         """A request for an article, or None when the store has it already."""
         if self.store.has_document(document_id(url)):
-            self.skipped_seen += 1
             self.crawler.stats.inc_value("pesquisa/seen")
             return None
-        return Request(url, callback=self.parse_article, cb_kwargs={"published": published})
+        return self.request(url, self.parse_article, cb_kwargs={"published": published})
 
     def parse_article(self, response: Response, published: str | None = None) -> Iterator[Any]:
         if not isinstance(response, TextResponse):

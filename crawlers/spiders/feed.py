@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-from scrapy.http import Request, Response
+from scrapy.http import Response
 
 from crawlers.extract import to_iso
 from crawlers.spiders.base import SourceSpider
@@ -27,7 +27,7 @@ class FeedSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.source.urls:
-            yield Request(url, callback=self.parse_feed, dont_filter=True)
+            yield self.request(url, self.parse_feed, dont_filter=True)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         parsed = feedparser.parse(response.body, response_headers={
@@ -35,8 +35,10 @@ class FeedSpider(SourceSpider):
             "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
         })
         if parsed.bozo and not parsed.entries:
+            reason = f"not a feed: {response.url} ({parsed.get('bozo_exception')})"
             self.crawler.stats.inc_value("pesquisa/bad_feed")
-            self.logger.error("not a feed: %s (%s)", response.url, parsed.get("bozo_exception"))
+            self.crawler.stats.set_value("pesquisa/last_error", reason)
+            self.logger.warning(reason)
             return
         for entry in parsed.entries:
             link = entry.get("link")

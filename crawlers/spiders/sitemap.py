@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from lxml import etree
-from scrapy.http import Request, Response
+from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
@@ -25,7 +25,7 @@ class SitemapSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.source.urls:
-            yield Request(url, callback=self.parse_sitemap, dont_filter=True)
+            yield self.request(url, self.parse_sitemap, dont_filter=True)
 
     def _body(self, response: Response) -> bytes | None:
         body = response.body
@@ -39,7 +39,7 @@ class SitemapSpider(SourceSpider):
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield Request(url, callback=self.parse_sitemap)
+                yield self.request(url, self.parse_sitemap)
             return
         body = self._body(response)
         try:
@@ -51,7 +51,8 @@ class SitemapSpider(SourceSpider):
             root = None
         if root is None:
             self.crawler.stats.inc_value("pesquisa/bad_sitemap")
-            self.logger.error("not a sitemap: %s", response.url)
+            self.crawler.stats.set_value("pesquisa/last_error", f"not a sitemap: {response.url}")
+            self.logger.warning("not a sitemap: %s", response.url)
             return
         kind = _local(root.tag)
         for entry in root:
@@ -60,7 +61,7 @@ class SitemapSpider(SourceSpider):
                 continue
             url = response.urljoin(loc.strip())
             if kind == "sitemapindex":
-                yield Request(url, callback=self.parse_sitemap)
+                yield self.request(url, self.parse_sitemap)
             elif kind == "urlset":
                 published = entry.findtext(f"{{{NEWS_NS}}}news/{{{NEWS_NS}}}publication_date")
                 request = self.article_request(url, to_iso(published))
