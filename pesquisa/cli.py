@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from pesquisa.errors import FixInput, PesquisaError
+from pesquisa.errors import FixInput, PesquisaError, RetryLater
 from pesquisa.logs import setup_logging
 from pesquisa.settings import Settings, load_settings
 from pesquisa.sources import load_source_file, load_sources, select, source_files
@@ -69,6 +69,10 @@ def crawl(ctx: click.Context, source_ids: tuple[str, ...]) -> None:
         for sid, r in runs.items()
     ]
     _table(["source", "fetched", "new", "updated", "seen", "failures"], rows)
+    # A source that failed without fetching anything is unreachable: say so, exit non-zero.
+    dead = [sid for sid, r in runs.items() if r.get("failures") and not r.get("fetched")]
+    if dead:
+        raise RetryLater("E301", source=", ".join(dead), reason=runs[dead[0]].get("last_error"))
 
 
 @cli.command()

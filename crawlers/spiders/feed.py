@@ -34,7 +34,7 @@ class FeedSpider(SourceSpider):
             "content-location": response.url,
             "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
         })
-        if parsed.bozo and not parsed.entries:
+        if not parsed.entries and (parsed.bozo or not parsed.version):  # an empty feed is fine
             reason = f"not a feed: {response.url} ({parsed.get('bozo_exception')})"
             self.crawler.stats.inc_value("pesquisa/bad_feed")
             self.crawler.stats.set_value("pesquisa/last_error", reason)

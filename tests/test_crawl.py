@@ -1,0 +1,103 @@
+"""Crawler behaviour on pages we control: hosts, robots.txt, broken feeds, dead hosts."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pesquisa.demo.site import DemoServer
+from pesquisa.sources import write_source
+from tests.conftest import Site, Workspace
+
+pytestmark = pytest.mark.slow
+
+ARTICLE = """<!doctype html><html lang="es"><head><title>{title} | Diario Prueba</title>
+<meta property="article:published_time" content="2026-10-0{n}T10:00:00-05:00"></head>
+<body><nav><a href="/">Inicio</a> <a href="/politica">Política</a></nav><article><h1>{title}</h1>
+<p>{body} La Fiscalía anticorrupción de Lima informó que la investigación continúa y que
+se solicitarán nuevas diligencias en los próximos días, según fuentes del Ministerio Público.</p>
+<p>El caso fue derivado a la Sala Penal, que evaluará el pedido de prisión preventiva
+presentado contra los investigados por presunta colusión agravada.</p></article>
+<footer>Todos los derechos reservados</footer></body></html>"""
+
+
+def feed(links: list[str]) -> str:
+    items = "".join(f"<item><title>t</title><link>{link}</link></item>" for link in links)
+    channel = f"<channel><title>x</title>{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
+
+
+@pytest.fixture
+def small_site(tmp_path: Path) -> Iterator[DemoServer]:
+    root = tmp_path / "small"
+    root.mkdir()
+    server = DemoServer(root)
+    base = server.base_url
+    other_host = base.replace("127.0.0.1", "localhost")  # same server, another host name
+    for n, title in enumerate(["Primera nota de prueba", "Segunda nota de prueba"], start=1):
+        (root / f"nota{n}").write_text(
+            ARTICLE.format(title=title, body=f"Texto único palabra{n}.", n=n), encoding="utf-8")
+    (root / "privado").mkdir()
+    (root / "privado" / "nota3").write_text(
+        ARTICLE.format(title="Nota privada", body="palabra3", n=3), encoding="utf-8")
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /privado/\n")
+    (root / "feed.xml").write_text(
+        feed([f"{base}/nota1", f"{other_host}/nota2", f"{base}/privado/nota3"]))
+    (root / "not-a-feed.xml").write_text("<html><body>Mantenimiento</body></html>")
+    with server:
+        yield server
+
+
+def add_source(ws: Workspace, ident: str, url: str) -> None:
+    write_source({"id": ident, "name": ident, "kind": "feed", "urls": [url],
+                  "schedule": "*/30 * * * *"}, ws.sources_dir)
+
+
+def stored_urls(ws: Workspace) -> list[str]:
+    db = sqlite3.connect(ws.data_dir / "pesquisa.db")
+    return sorted(row[0] for row in db.execute("SELECT url FROM documents"))
+
+
+def test_only_own_hosts_and_robots(workspace: Workspace, small_site: DemoServer) -> None:
+    add_source(workspace, "prueba", f"{small_site.base_url}/feed.xml")
+    result = workspace.cli("crawl", "prueba")
+    assert result.returncode == 0, result.stderr
+    # nota2 sits on another host name; nota3 is disallowed by robots.txt
+    assert stored_urls(workspace) == [f"{small_site.base_url}/nota1"]
+    db = sqlite3.connect(workspace.data_dir / "pesquisa.db")
+    title, published = db.execute("SELECT title, published FROM documents").fetchone()
+    assert (title, published) == ("Primera nota de prueba", "2026-10-01T10:00:00-05:00")
+
+
+def test_a_source_may_allow_more_domains(workspace: Workspace, small_site: DemoServer) -> None:
+    add_source(workspace, "prueba", f"{small_site.base_url}/feed.xml")
+    path = workspace.sources_dir / "prueba.yml"
+    path.write_text(path.read_text() + "allowed_domains: [localhost]\n")
+    workspace.cli("crawl", "prueba", check=True)
+    assert len(stored_urls(workspace)) == 2
+
+
+def test_broken_feed_and_dead_host_are_one_line_failures(
+    workspace: Workspace, small_site: DemoServer, site: Site
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    add_source(workspace, "roto", f"{small_site.base_url}/not-a-feed.xml")
+    add_source(workspace, "muerto", f"http://127.0.0.1:{dead_port}/feed.xml")
+    result = workspace.cli("crawl", "roto", "muerto", "demo-rpp")
+    assert result.returncode == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("pesquisa: error: [E301] crawl of muerto failed")
+    assert "Traceback" not in result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert rows["roto"][5] == "1" and rows["muerto"][5] == "1"
+    assert int(rows["demo-rpp"][2]) >= 5  # the healthy source in the same run still lands
+    db = sqlite3.connect(workspace.data_dir / "pesquisa.db")
+    errors = dict(db.execute("SELECT source, last_error FROM crawl_runs"))
+    assert "not a feed" in errors["roto"]
+    assert "Connection" in errors["muerto"] or "refused" in errors["muerto"]
