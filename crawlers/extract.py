@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import htmldate
 import trafilatura
@@ -16,8 +15,8 @@ from lxml import html as lxml_html
 from trafilatura.settings import Document
 
 from pesquisa.ids import strip_tracking
+from pesquisa.lima import LIMA
 
-LIMA = ZoneInfo("America/Lima")
 MIN_TEXT_CHARS = 200
 # " | El Comercio Perú", " - infobae": the outlet's name that pages append to their titles.
 _SUFFIX = re.compile(r"\s+[|\-–—]\s+[^|\-–—]{2,40}$")

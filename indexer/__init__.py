@@ -11,10 +11,10 @@ if TYPE_CHECKING:
     from pesquisa.settings import Settings
 
 
-def open_index(settings: Settings) -> IndexBackend:
-    """The index backend the settings choose."""
+def open_index(settings: Settings, *, create: bool = True) -> IndexBackend:
+    """The index backend the settings choose; without `create`, only an existing index."""
     if settings.index_backend == "sqlite":
         from indexer.backends.sqlite import SqliteIndex
 
-        return SqliteIndex(settings.index_path)
+        return SqliteIndex(settings.index_path, create=create)
     raise FixInput("E503", backend=settings.index_backend)

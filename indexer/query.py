@@ -46,6 +46,9 @@ def parse(query: str) -> Item:
         raise FixInput("E501", pos=0, reason="empty query")
     if len(text) > MAX_QUERY_CHARS:
         raise FixInput("E501", pos=MAX_QUERY_CHARS, reason="query too long")
+    bad = next((i for i, ch in enumerate(text) if ch < " " and ch not in "\t\n\r"), None)
+    if bad is not None:
+        raise FixInput("E501", pos=bad, reason="control character in query")
     try:
         with _lock:
             tree = parser.parse(text)
@@ -54,7 +57,38 @@ def parse(query: str) -> Item:
     except (ParseError, ValueError, TypeError) as exc:
         raise FixInput("E501", pos=_position(str(exc), text), reason=_reason(exc)) from None
     check(tree)
-    return tree
+    pruned = prune(tree)
+    if pruned is None:
+        raise FixInput("E502", reason="the query has no letters or digits to search for")
+    return pruned
+
+
+_SEARCHABLE = re.compile(r"\w")
+_OPERATOR_WORDS = {"&&": "AND", "||": "OR"}
+
+
+def prune(node: Item) -> Item | None:
+    """Drop words and phrases with nothing searchable in them, such as a pasted ' – ' or ' | '.
+
+    Without this, such a word becomes an empty FTS phrase that matches nothing and silently
+    empties a whole AND.
+    """
+    if isinstance(node, Word | Phrase):
+        return node if _SEARCHABLE.search(node.value) else None
+    if isinstance(node, AndOperation | OrOperation | UnknownOperation):
+        kept = [child for child in (prune(c) for c in node.children) if child is not None]
+        if len(kept) < 2:
+            return kept[0] if kept else None
+        return type(node)(*kept)
+    if isinstance(node, Proximity):
+        return node if prune(node.term) is not None else None
+    if isinstance(node, Group | FieldGroup | Not | Prohibit | Plus):
+        inner = prune(node.children[0])
+        return None if inner is None else type(node)(inner)
+    if isinstance(node, SearchField):
+        inner = prune(node.expr)
+        return None if inner is None else SearchField(node.name, inner)
+    return node
 
 
 def _position(message: str, text: str) -> int:
@@ -87,6 +121,10 @@ def check(node: Item, field: str | None = None) -> None:
         raise FixInput("E502", reason="proximity (~N) applies to a phrase in quotes")
     if isinstance(node, Word):
         value = node.value
+        if value in _OPERATOR_WORDS:
+            raise FixInput("E502", reason=f"write {_OPERATOR_WORDS[value]} instead of {value}")
+        if value.startswith("!"):
+            raise FixInput("E502", reason=f"write NOT (or -) instead of ! in {value!r}")
         if "?" in value or "*" in value.rstrip("*") or value.strip("*") == "":
             raise FixInput("E502", reason=f"only suffix wildcards are supported: {value!r}")
     for child in node.children:
@@ -112,4 +150,5 @@ __all__ = [
     "Word",
     "check",
     "parse",
+    "prune",
 ]

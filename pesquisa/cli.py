@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from pesquisa.errors import FixInput, PesquisaError, RetryLater
-from pesquisa.logs import setup_logging
+from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
+from pesquisa.logs import log_traceback, setup_logging
 from pesquisa.settings import Settings, load_settings
 from pesquisa.sources import load_source_file, load_sources, select, source_files
 
@@ -69,8 +69,9 @@ def crawl(ctx: click.Context, source_ids: tuple[str, ...]) -> None:
         for sid, r in runs.items()
     ]
     _table(["source", "fetched", "new", "updated", "seen", "failures"], rows)
-    # A source that failed without fetching anything is unreachable: say so, exit non-zero.
-    dead = [sid for sid, r in runs.items() if r.get("failures") and not r.get("fetched")]
+    # A source whose every start URL failed is unreachable or broken: say so, exit non-zero.
+    starts = {s.id: len(s.urls) for s in chosen}
+    dead = [sid for sid, r in runs.items() if int(r.get("start_failures") or 0) >= starts[sid]]
     if dead:
         raise RetryLater("E301", source=", ".join(dead), reason=runs[dead[0]].get("last_error"))
 
@@ -108,8 +109,10 @@ def _check_port(host: str, port: int) -> None:
 def _serve(settings: Settings, on_started: Callable[[], None] | None = None) -> None:
     import uvicorn
 
+    from indexer import open_index
     from pesquisa.web.app import create_app
 
+    open_index(settings).close()  # an unusable index is a one-line error before anything starts
     _check_port(settings.web.host, settings.web.port)
     config = uvicorn.Config(
         create_app(settings), host=settings.web.host, port=settings.web.port,
@@ -171,7 +174,7 @@ def _terminal_snippet(snippet: str) -> str:
     return html.unescape(re.sub(r"<mark>(.*?)</mark>", bold, snippet))
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(0, 1000), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
@@ -182,8 +185,10 @@ def search(ctx: click.Context, query: str, limit: int, offset: int, sort: str,
            as_json: bool) -> None:
     """Search the index (AND OR NOT, "phrases", "near"~5, prefix*, title: text: source:)."""
     from indexer import open_index
+    from indexer.query import parse
 
-    index = open_index(_settings(ctx))
+    parse(query)  # a malformed query is the first thing to report, whatever the index
+    index = open_index(_settings(ctx), create=False)
     try:
         result = index.search(query, limit=limit, offset=offset,
                               sort="date" if sort == "date" else "relevance")
@@ -214,6 +219,8 @@ def export_documents(ctx: click.Context, fmt: str, output: Path | None) -> None:
     from pesquisa.store import Store
 
     settings = _settings(ctx)
+    if not settings.store_path.exists():
+        raise NotFound("E604", path=settings.store_path)
     with Store(settings.store_path) as store:
         lines = (json.dumps(doc.export(), ensure_ascii=False) + "\n"
                  for doc in store.iter_documents())
@@ -227,14 +234,24 @@ def export_documents(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 def _write_atomically(path: Path, lines: Iterable[str]) -> None:
     """Write to a temporary file beside `path`, then rename: never a half-written export."""
+    tmp: str | None = None
     try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.writelines(lines)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an export is an ordinary file
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         raise FixInput("E701", path=path, reason=exc.strerror or str(exc)) from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 # -- sources -------------------------------------------------------------------------------
@@ -273,7 +290,7 @@ def sources_check(ctx: click.Context, files: tuple[Path, ...]) -> None:
             click.echo(f"ok    {source.id:28} {path}")
         except PesquisaError as exc:
             bad += 1
-            click.echo(f"error {exc.message}", err=True)
+            click.echo(f"pesquisa: error: {exc.message}", err=True)
     if bad:
         raise click.exceptions.Exit(2)
     click.echo(f"{len(paths)} source files are valid")
@@ -351,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("pesquisa: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
-        log.exception("internal error", extra={"file_only": True})
+        log_traceback(log, "internal error")
         click.echo(
             f"pesquisa: internal error: {type(exc).__name__}: {exc} "
             "(details in the log file under the data dir)", err=True,

@@ -31,13 +31,18 @@ MESSAGES: dict[str, str] = {
     "E502": "unsupported query: {reason}",
     "E503": "index backend {backend!r} is not available yet in this version",
     "E504": "index unavailable: {reason}",
+    "E505": "no index at {path} yet: run `pesquisa process` first (or check --data-dir)",
     # store: E6xx
     "E601": "cannot open the store at {path}: {reason}",
     "E602": "store schema version {found} is newer than this Pesquisa ({known}); upgrade Pesquisa",
     "E603": "document not found: {id}",
+    "E604": "no store at {path} yet: run `pesquisa crawl` first (or check --data-dir)",
     # CLI / usage: E7xx
     "E701": "cannot write {path}: {reason}",
     "E702": "port {port} on {host} is already in use",
+    "E703": "invalid parameter {name}: {reason}",
+    "E704": "no such page: {path}",
+    "E705": "{reason}",
 }
 
 

@@ -55,3 +55,8 @@ def setup_logging(settings: Settings, terminal_level: int = logging.WARNING) -> 
     for noisy in ("trafilatura", "htmldate", "apscheduler", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("scrapy").setLevel(logging.INFO)
+
+
+def log_traceback(logger: logging.Logger, message: str) -> None:
+    """Put the current exception's traceback in the log file, never on the terminal."""
+    logger.error(message, exc_info=True, extra={"file_only": True})

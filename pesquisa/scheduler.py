@@ -14,10 +14,12 @@ import subprocess
 import sys
 import threading
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from pesquisa.errors import PesquisaError
+from pesquisa.lima import LIMA
+from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
 from pesquisa.sources import Source
 from pesquisa.store import Store
@@ -41,7 +43,7 @@ class Monitor:
         self.wake = threading.Event()
         self.children: set[subprocess.Popen[bytes]] = set()
         self.children_lock = threading.Lock()
-        self.scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.timezone))
+        self.scheduler = BackgroundScheduler(timezone=LIMA)
         self.worker_thread = threading.Thread(target=self._work, name="worker", daemon=True)
 
     def crawl(self, source_id: str) -> int:
@@ -52,6 +54,9 @@ class Monitor:
         child = subprocess.Popen(
             crawl_command([source_id]), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # its table; the run's counts are in the store
+            # Its own session: a Ctrl-C in the terminal reaches only us, and we ask each
+            # crawl to stop once. Scrapy takes a second SIGINT as "stop uncleanly now".
+            start_new_session=True,
         )
         with self.children_lock:
             self.children.add(child)
@@ -78,23 +83,30 @@ class Monitor:
                  run["fetched"], run["new"], run["updated"], run["seen"], run["failures"], last)
 
     def _work(self) -> None:
-        worker = Worker(self.settings)
+        worker: Worker | None = None
         try:
             while not self.stop.is_set():
                 try:
+                    worker = worker or Worker(self.settings)
                     done = worker.run_once(self.stop)
-                    if done.annotated or done.indexed:
-                        log.info("processed: %d annotated, %d indexed",
-                                 done.annotated, done.indexed)
-                except Exception:  # keep monitoring; the log has the details
-                    log.exception("worker failed; retrying in %ss", self.settings.worker.interval)
+                    if done.annotated or done.indexed or done.failed:
+                        log.info("processed: %d annotated, %d indexed, %d set aside",
+                                 done.annotated, done.indexed, done.failed)
+                except PesquisaError as exc:  # the index is down, say: nothing is lost
+                    log.warning("worker: %s; retrying in %ss", exc.message,
+                                self.settings.worker.interval)
+                except Exception as exc:  # keep monitoring; the log file has the traceback
+                    log.warning("worker failed (%s: %s); retrying in %ss", type(exc).__name__,
+                                exc, self.settings.worker.interval)
+                    log_traceback(log, "worker failure")
                 self.wake.wait(self.settings.worker.interval)
                 self.wake.clear()
         finally:
-            worker.close()
+            if worker is not None:
+                worker.close()
 
     def schedule(self) -> None:
-        start = datetime.now(ZoneInfo(self.settings.timezone))
+        start = datetime.now(LIMA)
         for number, source in enumerate(self.sources):
             extra: dict[str, datetime] = {}
             if self.settings.crawl.crawl_on_start:  # stagger the start-up crawls
@@ -112,6 +124,8 @@ class Monitor:
         log.info("monitoring %d sources", len(self.sources))
 
     def shutdown(self) -> None:
+        if not self.scheduler.running:  # never started: nothing to stop
+            return
         self.stop.set()
         self.wake.set()
         self.scheduler.shutdown(wait=False)

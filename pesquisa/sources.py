@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from pesquisa.errors import FixInput
+from pesquisa.lima import LIMA
 
 SourceKind = Literal["feed", "sitemap", "listing", "bulletin", "api"]
-# Kinds whose spider exists in this version; the others validate but do not crawl yet.
-CRAWLABLE_KINDS: frozenset[str] = frozenset({"feed", "sitemap"})
-LIMA = "America/Lima"
 
 
 class Source(BaseModel):
@@ -30,7 +35,9 @@ class Source(BaseModel):
     urls: tuple[str, ...] = Field(min_length=1)
     schedule: str
     enabled: bool = True
-    allowed_domains: tuple[str, ...] = ()
+    allowed_domains: tuple[
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")], ...
+    ] = ()
     language: str = "es"
     path: Path | None = Field(None, exclude=True)
 
@@ -38,7 +45,11 @@ class Source(BaseModel):
     @classmethod
     def _http_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
         for url in urls:
-            parts = urlsplit(url)
+            try:
+                parts = urlsplit(url)
+                parts.port  # noqa: B018  (raises ValueError on a bad port)
+            except ValueError:
+                raise ValueError(f"malformed URL: {url!r}") from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"not an http(s) URL: {url!r}")
         return urls

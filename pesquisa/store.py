@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,18 @@ MIGRATIONS: list[str] = [
         last_error  TEXT
     );
     CREATE INDEX crawl_runs_source ON crawl_runs(source, started_at);
+    """,
+    # 2: links already followed (a feed link may redirect or name another canonical URL),
+    #    and start URLs that failed, to tell an unreachable source from a partial failure
+    """
+    CREATE TABLE links (
+        id          TEXT PRIMARY KEY,
+        url         TEXT NOT NULL,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        first_seen  TEXT NOT NULL
+    );
+    CREATE INDEX links_document ON links(document_id);
+    ALTER TABLE crawl_runs ADD COLUMN start_failures INTEGER NOT NULL DEFAULT 0;
     """,
 ]
 
@@ -141,8 +153,8 @@ class RunCounts:
     updated: int = 0
     seen: int = 0
     failures: int = 0
+    start_failures: int = 0
     last_error: str | None = None
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 _DOC_COLUMNS = (
@@ -162,15 +174,15 @@ class Store:
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            if not read_only:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self.migrate()
         except (OSError, sqlite3.Error) as exc:
             raise FixInput("E601", path=path, reason=str(exc)) from None
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA busy_timeout = 30000")
-        if not read_only:
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.migrate()
 
     def close(self) -> None:
         self.db.close()
@@ -209,9 +221,22 @@ class Store:
 
     # -- documents --------------------------------------------------------------------------
 
-    def has_document(self, doc_id: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    def knows(self, link_id: str) -> bool:
+        """Whether a link leads to a stored document: as its own id, or followed before."""
+        row = self.db.execute(
+            "SELECT 1 FROM documents WHERE id = ? UNION ALL SELECT 1 FROM links WHERE id = ?",
+            (link_id, link_id),
+        ).fetchone()
         return row is not None
+
+    def remember_link(self, link_id: str, url: str, doc_id: str) -> None:
+        """Record that the link `url` led to document `doc_id`, so it is not fetched again."""
+        if link_id != doc_id:
+            self.db.execute(
+                "INSERT INTO links (id, url, document_id, first_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO NOTHING",
+                (link_id, url, doc_id, now_iso()),
+            )
 
     def save_document(self, doc: NewDocument) -> str:
         """Insert or update a crawled document; returns 'new', 'updated' or 'seen'.
@@ -365,9 +390,9 @@ class Store:
     def finish_run(self, run_id: int, counts: RunCounts) -> None:
         self.db.execute(
             """UPDATE crawl_runs SET finished_at = ?, fetched = ?, new = ?, updated = ?, seen = ?,
-               failures = ?, last_error = ? WHERE id = ?""",
+               failures = ?, start_failures = ?, last_error = ? WHERE id = ?""",
             (now_iso(), counts.fetched, counts.new, counts.updated, counts.seen, counts.failures,
-             counts.last_error, run_id),
+             counts.start_failures, counts.last_error, run_id),
         )
 
     def last_runs(self) -> list[dict[str, Any]]:

@@ -16,8 +16,9 @@ from spacy.language import Language
 
 from indexer import open_index
 from indexer.base import IndexBackend, IndexDocument
+from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
-from pesquisa.store import ANNOTATED, FETCHED, Store
+from pesquisa.store import ANNOTATED, FAILED, FETCHED, Document, Mention, Store
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,32 @@ class Worker:
         docs = store.pending(FETCHED, size)
         if not docs:
             return 0
-        cut = self.settings.worker.max_text_chars
+        cut = min(self.settings.worker.max_text_chars, self.nlp.max_length - 1)
         texts = [doc.text[:cut] for doc in docs]
-        for doc, mentions in zip(docs, annotate(self.nlp, texts), strict=True):
+        try:
+            results: list[list[Mention] | None] = list(annotate(self.nlp, texts))
+        except Exception:  # one document broke the batch: find it, set it aside, go on
+            pairs = zip(docs, texts, strict=True)
+            results = [self._annotate_one(store, doc, text) for doc, text in pairs]
+        for doc, mentions in zip(docs, results, strict=True):
+            if mentions is None:
+                progress.failed += 1
+                continue
             store.save_annotations(doc, mentions)
             progress.annotated += 1
         return len(docs)
+
+    def _annotate_one(self, store: Store, doc: Document, text: str) -> list[Mention] | None:
+        from nlp.annotate import annotate
+
+        try:
+            return next(annotate(self.nlp, [text]))
+        except Exception as exc:
+            reason = f"annotation failed: {type(exc).__name__}: {exc}"[:500]
+            log.warning("document %s (%s) set aside: %s", doc.id[:12], doc.url, reason)
+            log_traceback(log, f"annotation failure in {doc.id}")
+            store.mark([doc.id], FAILED, reason)
+            return None
 
     def _index(self, store: Store, size: int, progress: Progress) -> int:
         docs = store.pending(ANNOTATED, size)

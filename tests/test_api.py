@@ -109,3 +109,42 @@ def test_internal_errors_do_not_leak(settings: Settings) -> None:
         response = test_client.get("/api/boom")
     assert response.status_code == 500
     assert "secret" not in response.text and response.json()["error"]["code"] == "E999"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "code"),
+    [
+        ("/api/search", {}, 400, "E703"),
+        ("/api/search", {"q": ""}, 400, "E703"),
+        ("/api/search", {"q": "lima", "limit": "mil"}, 400, "E703"),
+        ("/api/search", {"q": "a\x00b"}, 400, "E501"),
+        ("/api/search", {"q": "lima && callao"}, 400, "E502"),
+        ("/api/nada", {}, 404, "E704"),
+    ],
+)
+def test_api_errors_share_one_shape(client: TestClient, path: str, params: dict[str, str],
+                                    status: int, code: str) -> None:
+    response = client.get(path, params=params)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    "params", [{"q": "lima", "page": "abc"}, {"q": "lima", "page": "99999999999999999999"},
+               {"q": "lima", "sort": "x"}],
+)
+def test_page_errors_render_spanish_html(client: TestClient, params: dict[str, str]) -> None:
+    response = client.get("/", params=params)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert UI["error_query"] in response.text
+
+
+def test_only_http_links_are_rendered(settings: Settings) -> None:
+    hostile = "javascript://x/%0aalert(1)"
+    index = SqliteIndex(settings.index_path)
+    index.upsert([IndexDocument("evil", hostile, "x", "Nota hostil sobre Lima", "Lima", None)])
+    index.close()
+    with TestClient(create_app(settings)) as test_client:
+        page = test_client.get("/", params={"q": "hostil"}).text
+    assert "javascript:" not in page and 'href="#"' in page

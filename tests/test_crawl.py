@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -47,6 +51,16 @@ def small_site(tmp_path: Path) -> Iterator[DemoServer]:
     (root / "robots.txt").write_text("User-agent: *\nDisallow: /privado/\n")
     (root / "feed.xml").write_text(
         feed([f"{base}/nota1", f"{other_host}/nota2", f"{base}/privado/nota3"]))
+    # rel=canonical: a javascript: URL must never become a link; another path on the same
+    # site is trusted; the home page is not (some sites name it canonical of every page).
+    for name, canonical in [("nota4", "javascript://127.0.0.1/%0aalert(document.domain)"),
+                            ("nota5", f"{base}/nota5-canonica?utm_source=x"),
+                            ("nota6", f"{base}/")]:
+        page = ARTICLE.format(title=f"Nota {name} de prueba", body=f"Texto {name}.", n=4)
+        page = page.replace("</head>", f'<link rel="canonical" href="{canonical}"></head>')
+        (root / name).write_text(page, encoding="utf-8")
+    (root / "canonical.xml").write_text(feed(
+        ["http://127.0.0.1:abc/malformado", f"{base}/nota4", f"{base}/nota5", f"{base}/nota6"]))
     (root / "not-a-feed.xml").write_text("<html><body>Mantenimiento</body></html>")
     with server:
         yield server
@@ -92,7 +106,8 @@ def test_broken_feed_and_dead_host_are_one_line_failures(
     result = workspace.cli("crawl", "roto", "muerto", "demo-rpp")
     assert result.returncode == 3
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("pesquisa: error: [E301] crawl of muerto failed")
+    # both are dead: the broken one answers, but with no feed at its only start URL
+    assert last.startswith("pesquisa: error: [E301] crawl of roto, muerto failed: not a feed")
     assert "Traceback" not in result.stderr
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
     assert rows["roto"][5] == "1" and rows["muerto"][5] == "1"
@@ -101,3 +116,51 @@ def test_broken_feed_and_dead_host_are_one_line_failures(
     errors = dict(db.execute("SELECT source, last_error FROM crawl_runs"))
     assert "not a feed" in errors["roto"]
     assert "Connection" in errors["muerto"] or "refused" in errors["muerto"]
+
+
+def test_canonical_urls_and_malformed_links(workspace: Workspace, small_site: DemoServer) -> None:
+    base = small_site.base_url
+    add_source(workspace, "canonica", f"{base}/canonical.xml")
+    first = workspace.cli("crawl", "canonica")
+    assert first.returncode == 0, first.stderr
+    assert stored_urls(workspace) == [f"{base}/nota4", f"{base}/nota5-canonica", f"{base}/nota6"]
+    row = first.stdout.splitlines()[1].split()
+    assert row[2] == "3" and row[5] == "1"  # 3 new; the malformed link is a failure
+    again = workspace.cli("crawl", "canonica", check=True).stdout.splitlines()[1].split()
+    # the feed and robots.txt only: nota5, stored under its canonical URL, is not refetched
+    assert (again[1], again[2], again[4]) == ("2", "0", "3")
+
+
+class _Recording(SimpleHTTPRequestHandler):
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append((self.headers.get("Host", ""), self.path))
+        if self.path == "/salto":
+            port = self.server.server_address[1]  # type: ignore[index]
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{port}/feed.xml")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_a_redirect_to_another_host_is_not_followed(workspace: Workspace, tmp_path: Path) -> None:
+    root = tmp_path / "redirect"
+    root.mkdir()
+    (root / "feed.xml").write_text(feed([]))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Recording, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        add_source(workspace, "salto", f"http://127.0.0.1:{port}/salto")
+        result = workspace.cli("crawl", "salto")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not [host for host, _ in _Recording.seen if host.startswith("localhost")]
+    assert result.returncode == 3 and "crawl of salto failed" in result.stderr

@@ -54,6 +54,14 @@ def ids(index: SqliteIndex, query: str, **kw: object) -> set[str]:
         ("NOT corrupción", {"d3", "d4"}),
         ('"lavado de activos"', {"d1"}),
         ('"lavado activos"~2', {"d1"}),
+        ('"lavado activos"~1', {"d1"}),
+        ('"lavado activos"~0', set()),            # "de" stands between them
+        ('"lavado activos"~99999999999999999999', {"d1"}),
+        ("title:(NOT corrupción)", {"d2", "d3", "d4"}),  # negation stays inside the field
+        ("title:(-corrupción)", {"d2", "d3", "d4"}),
+        ("text:(corrupción -pulpos)", set()),
+        ("corrupción – provías", {"d1"}),        # pasted punctuation is not a word
+        ("Extorsión | Trujillo", {"d2"}),
         ("lava*", {"d1", "d4"}),
         ("title:corrupcion", {"d1"}),
         ("text:corrupcion", {"d2"}),
@@ -116,6 +124,10 @@ def test_json_shape(index: SqliteIndex) -> None:
         ("co?rupcion", "E502"),
         ("*", "E502"),
         ("lavado~2", "E502"),
+        ("lima && trujillo", "E502"),
+        ("!lima", "E502"),
+        ("– |", "E502"),
+        ("lima\x00", "E501"),
         ("published:[2024-01-01 TO 2024-06-30]", "E502"),
     ],
 )
@@ -130,3 +142,15 @@ def test_malformed_query_points_at_the_problem() -> None:
     with pytest.raises(FixInput) as caught:
         parse("fiscal AND (lavado OR")
     assert caught.value.params["pos"] == len("fiscal AND (lavado OR")
+
+
+def test_snippet_window_holds_the_most_query_words(tmp_path: Path) -> None:
+    ix = SqliteIndex(tmp_path / "i.sqlite")
+    filler = "relleno " * 60
+    text = f"Inicio de la nota. {filler} La red de lavado de activos operaba en Lima. {filler}"
+    ix.upsert([IndexDocument("x", "https://x.pe/1", "x", "Titular", text, None)])
+    (hit,) = ix.search("lavado de activos").hits
+    assert "<mark>lavado</mark> <mark>de</mark> <mark>activos</mark>" in hit.snippet
+    assert hit.snippet.startswith("…") and hit.snippet.endswith("…")
+    assert len(hit.snippet) < 400
+    ix.close()

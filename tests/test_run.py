@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pesquisa.sources import write_source
 from tests.conftest import REPO, Workspace
 
 pytestmark = pytest.mark.slow
@@ -67,3 +74,69 @@ def test_run_monitors_serves_and_stops_cleanly(workspace: Workspace) -> None:
     with socket.socket() as probe:  # the port is free again (TIME_WAIT aside)
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+
+
+class _Slow(SimpleHTTPRequestHandler):
+    """Serves a directory, taking a second over each article page."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/nota"):
+            time.sleep(1.0)
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+ARTICLE = ("<html lang='es'><head><title>Nota {n} sobre extorsión en Trujillo</title></head>"
+           "<body><article><h1>Nota {n} sobre extorsión en Trujillo</h1><p>{body}</p>"
+           "</article></body></html>")
+
+
+def test_ctrl_c_during_a_crawl_stops_it_cleanly(workspace: Workspace, tmp_path: Path) -> None:
+    root = tmp_path / "slow"
+    root.mkdir()
+    body = ("La Policía Nacional detuvo a tres presuntos integrantes de una banda dedicada a "
+            "la extorsión de transportistas en Trujillo, informó la Fiscalía provincial. ") * 3
+    links = []
+    for n in range(12):
+        (root / f"nota{n}").write_text(ARTICLE.format(n=n, body=body), encoding="utf-8")
+        links.append(f"<item><title>{n}</title><link>LINK/nota{n}</link></item>")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Slow, directory=str(root)))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    (root / "feed.xml").write_text("<rss version='2.0'><channel><title>t</title>"
+                                   + "".join(links).replace("LINK", base) + "</channel></rss>")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for path in workspace.sources_dir.iterdir():
+        path.unlink()
+    write_source({"id": "lento", "name": "Lento", "kind": "feed", "urls": [f"{base}/feed.xml"],
+                  "schedule": "0 3 * * *"}, workspace.sources_dir)
+    db = workspace.data_dir / "pesquisa.db"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pesquisa", "run", "--port", str(free_port())],
+        env=workspace.env | {"PESQUISA_CRAWL__CONCURRENT_PER_HOST": "1"}, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal would give it
+    )
+    try:
+        deadline = time.monotonic() + 60
+        stored = 0
+        while time.monotonic() < deadline and not stored:
+            time.sleep(0.2)
+            if db.exists():
+                with sqlite3.connect(db) as conn:
+                    stored = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        assert 0 < stored < 12, "the crawl should be under way"
+        os.killpg(child.pid, signal.SIGINT)  # Ctrl-C: the whole group gets it
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in stderr
+    with sqlite3.connect(db) as conn:
+        finished = conn.execute("SELECT finished_at FROM crawl_runs").fetchall()
+    assert finished and all(row[0] for row in finished)  # the crawl closed its run record
+    log = (workspace.data_dir / "logs" / "pesquisa.log").read_text()
+    assert "forcing unclean shutdown" not in log

@@ -9,6 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawlers.items import ArticleItem
+from crawlers.spiders.base import SourceSpider
 from pesquisa.ids import document_id
 from pesquisa.store import NewDocument, RunCounts, Store
 
@@ -36,26 +37,28 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem):
             return item
+        doc_id = document_id(item.canonical_url)
         outcome = self.store.save_document(
             NewDocument(
-                id=document_id(item.canonical_url), url=item.url,
-                canonical_url=item.canonical_url, source=item.source, title=item.title,
-                text=item.text, published=item.published, language=item.language,
-                author=item.author,
+                id=doc_id, url=item.url, canonical_url=item.canonical_url, source=item.source,
+                title=item.title, text=item.text, published=item.published,
+                language=item.language, author=item.author,
             )
         )
+        self.store.remember_link(document_id(item.link), item.link, doc_id)
         setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
-        self.crawler.stats.inc_value(f"pesquisa/{outcome}")
         return item
 
     def close_spider(self) -> None:
         stats = self.crawler.stats
         self.counts.fetched = int(stats.get_value("downloader/response_count", 0))
-        self.counts.seen += int(stats.get_value("pesquisa/seen", 0))
-        # Requests that failed for good (after retries); robots.txt refusals are not failures.
-        self.counts.failures = int(stats.get_value("pesquisa/failures", 0)) + int(
-            stats.get_value("pesquisa/bad_feed", 0)
-        ) + int(stats.get_value("pesquisa/bad_sitemap", 0))
+        self.counts.seen += int(stats.get_value("pesquisa/skipped_seen", 0))
+        self.counts.failures = int(stats.get_value("pesquisa/failures", 0))
         self.counts.last_error = stats.get_value("pesquisa/last_error")
+        spider = self.crawler.spider
+        if isinstance(spider, SourceSpider):
+            self.counts.start_failures = spider.start_failures()
+            if self.counts.start_failures and not self.counts.last_error:
+                self.counts.last_error = "no feed or sitemap at a start URL (redirected off-site?)"
         self.store.finish_run(self.run_id, self.counts)
         self.store.close()

@@ -26,8 +26,8 @@ class FeedSpider(SourceSpider):
     kind = "feed"
 
     async def start(self) -> AsyncIterator[Any]:
-        for url in self.source.urls:
-            yield self.request(url, self.parse_feed, dont_filter=True)
+        for request in self.start_requests_for(self.parse_feed):
+            yield request
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         parsed = feedparser.parse(response.body, response_headers={
@@ -35,15 +35,15 @@ class FeedSpider(SourceSpider):
             "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
         })
         if not parsed.entries and (parsed.bozo or not parsed.version):  # an empty feed is fine
-            reason = f"not a feed: {response.url} ({parsed.get('bozo_exception')})"
-            self.crawler.stats.inc_value("pesquisa/bad_feed")
-            self.crawler.stats.set_value("pesquisa/last_error", reason)
-            self.logger.warning(reason)
+            problem = parsed.get("bozo_exception")
+            reason = f"not a feed: {response.url}" + (f" ({problem})" if problem else "")
+            self.note_failure(reason)
             return
+        self.start_worked(response)
         for entry in parsed.entries:
             link = entry.get("link")
             if not link:
                 continue
-            request = self.article_request(response.urljoin(link), _entry_date(entry))
+            request = self.article_request(response.urljoin(link.strip()), _entry_date(entry))
             if request is not None:
                 yield request

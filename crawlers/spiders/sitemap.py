@@ -24,8 +24,8 @@ class SitemapSpider(SourceSpider):
     kind = "sitemap"
 
     async def start(self) -> AsyncIterator[Any]:
-        for url in self.source.urls:
-            yield self.request(url, self.parse_sitemap, dont_filter=True)
+        for request in self.start_requests_for(self.parse_sitemap):
+            yield request
 
     def _body(self, response: Response) -> bytes | None:
         body = response.body
@@ -38,6 +38,7 @@ class SitemapSpider(SourceSpider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         if response.url.endswith("/robots.txt"):
+            self.start_worked(response)
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 yield self.request(url, self.parse_sitemap)
             return
@@ -49,21 +50,22 @@ class SitemapSpider(SourceSpider):
             )
         except etree.XMLSyntaxError:
             root = None
-        if root is None:
-            self.crawler.stats.inc_value("pesquisa/bad_sitemap")
-            self.crawler.stats.set_value("pesquisa/last_error", f"not a sitemap: {response.url}")
-            self.logger.warning("not a sitemap: %s", response.url)
+        kind = _local(root.tag) if root is not None else None
+        if root is None or kind not in ("sitemapindex", "urlset"):
+            self.note_failure(f"not a sitemap: {response.url}")
             return
-        kind = _local(root.tag)
+        self.start_worked(response)
         for entry in root:
-            loc = entry.findtext("{*}loc")
+            loc = (entry.findtext("{*}loc") or "").strip()
             if not loc:
                 continue
-            url = response.urljoin(loc.strip())
             if kind == "sitemapindex":
-                yield self.request(url, self.parse_sitemap)
-            elif kind == "urlset":
-                published = entry.findtext(f"{{{NEWS_NS}}}news/{{{NEWS_NS}}}publication_date")
-                request = self.article_request(url, to_iso(published))
-                if request is not None:
-                    yield request
+                try:
+                    yield self.request(response.urljoin(loc), self.parse_sitemap)
+                except ValueError:
+                    self.note_failure(f"malformed sitemap link: {loc!r}")
+                continue
+            published = entry.findtext(f"{{{NEWS_NS}}}news/{{{NEWS_NS}}}publication_date")
+            request = self.article_request(response.urljoin(loc), to_iso(published))
+            if request is not None:
+                yield request

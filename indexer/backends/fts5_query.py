@@ -29,6 +29,7 @@ from indexer.query import (
 from pesquisa.errors import FixInput
 
 _FTS_SUBQUERY = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
+MAX_DISTANCE = 1000  # "a b"~N beyond this means "anywhere in the document" anyway
 
 
 @dataclass
@@ -60,7 +61,8 @@ def fts(node: Item) -> str | None:
         return _quote(node.value.strip('"'))
     if isinstance(node, Proximity):
         words = node.term.value.strip('"').split()
-        return f"NEAR({' '.join(_quote(w) for w in words)}, {int(node.degree or 1)})"
+        degree = min(int(node.degree if node.degree is not None else 1), MAX_DISTANCE)
+        return f"NEAR({' '.join(_quote(w) for w in words)}, {degree})"
     if isinstance(node, Group | FieldGroup | Plus):
         inner = fts(node.children[0])
         return None if inner is None else f"({inner})"
@@ -91,15 +93,18 @@ def fts(node: Item) -> str | None:
 
 
 def sql(node: Item, params: list[str], field_name: str | None = None) -> str:
-    """A SQL condition over `docs d` for any subtree."""
-    if field_name is None:
+    """A SQL condition over `docs d` for any subtree.
+
+    `field_name` is the field the subtree sits in: a filter field (compared as a column) or
+    a text field (its FTS parts are restricted to that column), or None for all text.
+    """
+    if field_name not in FILTER_FIELDS:
         expr = fts(node)
         if expr is not None:
-            params.append(expr)
+            params.append(expr if field_name is None else f"{field_name} : ({expr})")
             return _FTS_SUBQUERY
     if isinstance(node, SearchField):
-        name = node.name.lower()
-        return sql(node.expr, params, name if name in FILTER_FIELDS else None)
+        return sql(node.expr, params, node.name.lower())
     if isinstance(node, Group | FieldGroup | Plus):
         return f"({sql(node.children[0], params, field_name)})"
     if isinstance(node, Not | Prohibit):
@@ -108,7 +113,7 @@ def sql(node: Item, params: list[str], field_name: str | None = None) -> str:
         return "(" + " AND ".join(sql(c, params, field_name) for c in node.children) + ")"
     if isinstance(node, OrOperation):
         return "(" + " OR ".join(sql(c, params, field_name) for c in node.children) + ")"
-    if field_name is not None and isinstance(node, Word | Phrase):
+    if field_name in FILTER_FIELDS and isinstance(node, Word | Phrase):
         value = node.value.strip('"').lower()
         if value.endswith("*"):
             params.append(value.rstrip("*").replace("%", r"\%").replace("_", r"\_") + "%")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -13,10 +14,10 @@ from pathlib import Path
 from indexer.backends.fts5_query import compile_query
 from indexer.base import Hit, IndexDocument, SearchResult, Sort
 from indexer.query import parse
-from pesquisa.errors import FixInput, RetryLater
+from pesquisa.errors import FixInput, NotFound, RetryLater
 
 TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
-SNIPPET_TOKENS = 28
+SNIPPET_BEFORE, SNIPPET_AFTER = 90, 200  # characters around the first match
 _OPEN, _CLOSE = "\x02", "\x03"  # markers that survive html.escape, then become <mark>
 
 SCHEMA = """
@@ -54,16 +55,53 @@ PRAGMA user_version = 1
 """
 
 
-def _snippet(raw: str) -> str:
-    escaped = html.escape(" ".join(raw.split()), quote=False)
-    return escaped.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+_MARK = re.compile(f"{_OPEN}(.*?){_CLOSE}", re.S)
+MAX_MARKS = 500  # where to look for the best window: the first matches are enough
+
+
+def _best_anchor(marked: str) -> int:
+    """Where the window with the most distinct matched words starts (the earliest on ties)."""
+    marks = [(m.start(), m.group(1).casefold()) for m, _ in zip(
+        _MARK.finditer(marked), range(MAX_MARKS), strict=False)]
+    if not marks:
+        return 0
+    best, best_count, right = marks[0][0], 0, 0
+    for left, (position, _) in enumerate(marks):
+        right = max(right, left)
+        while right + 1 < len(marks) and marks[right + 1][0] < position + SNIPPET_AFTER:
+            right += 1
+        count = len({word for _, word in marks[left:right + 1]})
+        if count > best_count:
+            best, best_count = position, count
+    return best
+
+
+def _snippet(marked: str) -> str:
+    """A window of text around the best match, HTML-escaped, with matches in <mark>.
+
+    FTS5's own snippet() costs time quadratic in the number of matches in a document (minutes
+    for a long bulletin full of one word); highlight() is linear, and the window is cut here,
+    where the most distinct query words meet.
+    """
+    first = _best_anchor(marked)
+    start = max(marked.rfind(" ", 0, max(first - SNIPPET_BEFORE, 0)), 0)
+    end = marked.find(" ", first + SNIPPET_AFTER)
+    end = len(marked) if end < 0 else end
+    if marked.count(_OPEN, start, end) > marked.count(_CLOSE, start, end):
+        close = marked.find(_CLOSE, end)
+        end = len(marked) if close < 0 else close + 1
+    window = " ".join(marked[start:end].split())
+    escaped = html.escape(window, quote=False).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    return ("…" if start > 0 else "") + escaped + ("…" if end < len(marked) else "")
 
 
 class SqliteIndex:
     """The FTS5 index in its own database file, rebuilt at will from the store."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
+        if not create and not path.exists():
+            raise NotFound("E505", path=path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(
@@ -72,7 +110,7 @@ class SqliteIndex:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA busy_timeout = 30000")
             self.db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise RetryLater("E504", reason=f"{path}: {exc}") from None
         self._lock = threading.Lock()  # the API may share one index between threads
 
@@ -131,14 +169,14 @@ class SqliteIndex:
             source = "docs_fts JOIN docs d ON d.rowid = docs_fts.rowid"
             condition = f"docs_fts MATCH ? AND {where}"
             params: list[object] = [compiled.match, *compiled.params]
-            snippet = f"snippet(docs_fts, -1, '{_OPEN}', '{_CLOSE}', '…', {SNIPPET_TOKENS})"
+            snippet = f"highlight(docs_fts, 1, '{_OPEN}', '{_CLOSE}')"
             score = f"bm25(docs_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT})"
             order = "score" if sort == "relevance" else "d.published DESC"
         else:
             source = "docs d"
             condition = where
             params = list(compiled.params)
-            snippet = "substr(d.text, 1, 240)"
+            snippet = f"substr(d.text, 1, {SNIPPET_BEFORE + SNIPPET_AFTER})"
             score = "NULL"
             order = "d.published DESC"
         try:
@@ -153,9 +191,11 @@ class SqliteIndex:
                     [*params, limit, offset],
                 ).fetchall()
         except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "syntax" in str(exc):
-                raise FixInput("E502", reason=str(exc)) from None
-            raise RetryLater("E504", reason=str(exc)) from None
+            # The database being busy or broken is the index's problem; anything else that
+            # FTS5 refuses is the query's.
+            if any(word in str(exc) for word in ("locked", "busy", "disk", "corrupt", "I/O")):
+                raise RetryLater("E504", reason=str(exc)) from None
+            raise FixInput("E502", reason=str(exc)) from None
         hits = [
             Hit(id=r[0], url=r[1], title=r[2], published=r[3], source=r[4],
                 snippet=_snippet(r[5] or ""), score=None if r[6] is None else -float(r[6]))

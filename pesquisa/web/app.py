@@ -7,16 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer import open_index
 from indexer.base import IndexBackend
 from pesquisa import __version__
-from pesquisa.errors import PesquisaError, RetryLater
+from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
 from pesquisa.settings import Settings
 from pesquisa.store import Store
 from pesquisa.web.strings import UI
@@ -29,6 +32,12 @@ Q = Annotated[str, Query(min_length=1, max_length=2000, description="Lucene-styl
 Limit = Annotated[int, Query(ge=0, le=100)]
 Offset = Annotated[int, Query(ge=0, le=10_000)]
 SortArg = Annotated[Literal["relevance", "date"], Query()]
+Page = Annotated[int, Query(ge=1, le=500)]
+
+
+def safe_href(url: str) -> str:
+    """Only http(s) URLs become links: a stored URL must never run script in our pages."""
+    return url if urlsplit(url).scheme in ("http", "https") else "#"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -36,18 +45,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if "index" in state:
+        state["index"] = open_index(settings)
+        try:
+            yield
+        finally:
             state.pop("index").close()
 
     app = FastAPI(title="Pesquisa", version=__version__, docs_url="/api/docs",
                   openapi_url="/api/openapi.json", lifespan=lifespan)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["ui"] = UI
+    templates.env.filters["href"] = safe_href
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     def index() -> IndexBackend:
-        if "index" not in state:
-            state["index"] = open_index(settings)
         return state["index"]
 
     def store() -> Store:
@@ -69,6 +79,21 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(PesquisaError)
     async def _pesquisa_error(request: Request, exc: PesquisaError) -> Response:
         return _error(request, exc.http_status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problem = exc.errors()[0] if exc.errors() else {}
+        name = ".".join(str(part) for part in problem.get("loc", ())[1:]) or "request"
+        error = FixInput("E703", name=name, reason=problem.get("msg", "invalid"))
+        return _error(request, 400, error.code, error.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        error: PesquisaError = (
+            NotFound("E704", path=request.url.path) if exc.status_code == 404
+            else PesquisaError("E705", reason=exc.detail)
+        )
+        return _error(request, exc.status_code, error.code, error.message)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
@@ -95,9 +120,9 @@ def create_app(settings: Settings) -> FastAPI:
     # -- pages ----------------------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse)
-    def page_search(request: Request, q: str = "", page: int = 1,
-                    sort: SortArg = "relevance") -> Response:
-        context: dict[str, Any] = {"query": q, "sort": sort, "page": max(page, 1),
+    def page_search(request: Request, q: Annotated[str, Query(max_length=2000)] = "",
+                    page: Page = 1, sort: SortArg = "relevance") -> Response:
+        context: dict[str, Any] = {"query": q, "sort": sort, "page": page,
                                    "result": None, "documents": index().count()}
         if q.strip():
             offset = (context["page"] - 1) * PAGE_SIZE
