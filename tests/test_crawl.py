@@ -82,6 +82,7 @@ def test_only_own_hosts_and_robots(workspace: Workspace, small_site: DemoServer)
     assert result.returncode == 0, result.stderr
     # nota2 sits on another host name; nota3 is disallowed by robots.txt
     assert stored_urls(workspace) == [f"{small_site.base_url}/nota1"]
+    assert result.stdout.splitlines()[1].split()[5] == "0"  # skipping on purpose is no failure
     db = sqlite3.connect(workspace.data_dir / "pesquisa.db")
     title, published = db.execute("SELECT title, published FROM documents").fetchone()
     assert (title, published) == ("Primera nota de prueba", "2026-10-01T10:00:00-05:00")

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -66,6 +67,10 @@ class SourceSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        if failure.check(IgnoreRequest):  # skipped on purpose: robots.txt, another host
+            self.crawler.stats.inc_value("pesquisa/ignored")
+            self.logger.info("skipped %s: %s", url, failure.getErrorMessage())
+            return
         reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
         self.note_failure(f"{reason} ({url})")
 
