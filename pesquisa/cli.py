@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -125,9 +125,17 @@ def _serve(settings: Settings, on_started: Callable[[], None] | None = None) -> 
     server.run()
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def web_options(command: F) -> F:
+    """--host and --port, for the commands that serve the web app."""
+    command = click.option("--port", type=int, help="Port (default 8000).")(command)
+    return click.option("--host", help="Address to listen on (default from settings).")(command)
+
+
 @cli.command()
-@click.option("--host", help="Address to listen on (default from settings).")
-@click.option("--port", type=int, help="Port (default 8000).")
+@web_options
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the API and the web UI only."""
@@ -144,8 +152,7 @@ def _with_web(settings: Settings, host: str | None, port: int | None) -> Setting
 
 
 @cli.command()
-@click.option("--host", help="Address to listen on (default from settings).")
-@click.option("--port", type=int, help="Port (default 8000).")
+@web_options
 @click.pass_context
 def run(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Monitor: scheduled crawls, the processing worker, and the web UI, until Ctrl-C."""
@@ -156,7 +163,6 @@ def run(ctx: click.Context, host: str | None, port: int | None) -> None:
     sources = load_sources(settings.sources)
     if not any(s.enabled for s in sources):
         raise FixInput("E206", path=settings.sources)
-    _check_port(settings.web.host, settings.web.port)
     monitor = Monitor(settings, sources)
     try:
         _serve(settings, on_started=monitor.start)
