@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -93,50 +94,91 @@ ARTICLE = ("<html lang='es'><head><title>Nota {n} sobre extorsión en Trujillo</
            "</article></body></html>")
 
 
-def test_ctrl_c_during_a_crawl_stops_it_cleanly(workspace: Workspace, tmp_path: Path) -> None:
+@pytest.fixture
+def slow_source(workspace: Workspace, tmp_path: Path) -> Iterator[str]:
+    """A feed of 12 articles that take a second each; the workspace's only source, `lento`."""
     root = tmp_path / "slow"
     root.mkdir()
     body = ("La Policía Nacional detuvo a tres presuntos integrantes de una banda dedicada a "
             "la extorsión de transportistas en Trujillo, informó la Fiscalía provincial. ") * 3
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Slow, directory=str(root)))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
     links = []
     for n in range(12):
         (root / f"nota{n}").write_text(ARTICLE.format(n=n, body=body), encoding="utf-8")
-        links.append(f"<item><title>{n}</title><link>LINK/nota{n}</link></item>")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Slow, directory=str(root)))
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    (root / "feed.xml").write_text("<rss version='2.0'><channel><title>t</title>"
-                                   + "".join(links).replace("LINK", base) + "</channel></rss>")
+        links.append(f"<item><title>{n}</title><link>{base}/nota{n}</link></item>")
+    (root / "feed.xml").write_text(
+        f"<rss version='2.0'><channel><title>t</title>{''.join(links)}</channel></rss>")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     for path in workspace.sources_dir.iterdir():
         path.unlink()
     write_source({"id": "lento", "name": "Lento", "kind": "feed", "urls": [f"{base}/feed.xml"],
                   "schedule": "0 3 * * *"}, workspace.sources_dir)
+    workspace.env = workspace.env | {"PESQUISA_CRAWL__CONCURRENT_PER_HOST": "1"}
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def count_documents(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        count: int = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        return count
+
+
+def wait_for_documents(db: Path, child: subprocess.Popen[str]) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        stored = count_documents(db)
+        if stored:
+            return stored
+        time.sleep(0.2)
+    return 0
+
+
+def test_ctrl_c_during_a_crawl_stops_it_cleanly(workspace: Workspace, slow_source: str) -> None:
     db = workspace.data_dir / "pesquisa.db"
     child = subprocess.Popen(
         [sys.executable, "-m", "pesquisa", "run", "--port", str(free_port())],
-        env=workspace.env | {"PESQUISA_CRAWL__CONCURRENT_PER_HOST": "1"}, cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=workspace.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group, as a terminal would give it
     )
     try:
-        deadline = time.monotonic() + 60
-        stored = 0
-        while time.monotonic() < deadline and not stored:
-            time.sleep(0.2)
-            if db.exists():
-                with sqlite3.connect(db) as conn:
-                    stored = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        assert 0 < stored < 12, "the crawl should be under way"
+        assert 0 < wait_for_documents(db, child) < 12, "the crawl should be under way"
         os.killpg(child.pid, signal.SIGINT)  # Ctrl-C: the whole group gets it
         _, stderr = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
-        server.shutdown()
-        server.server_close()
     assert "Traceback" not in stderr
     with sqlite3.connect(db) as conn:
         finished = conn.execute("SELECT finished_at FROM crawl_runs").fetchall()
     assert finished and all(row[0] for row in finished)  # the crawl closed its run record
     log = (workspace.data_dir / "logs" / "pesquisa.log").read_text()
     assert "forcing unclean shutdown" not in log
+
+
+def test_a_crawl_killed_midway_resumes_without_duplicates(
+    workspace: Workspace, slow_source: str
+) -> None:
+    db = workspace.data_dir / "pesquisa.db"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pesquisa", "crawl", "lento"], env=workspace.env, cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert 0 < wait_for_documents(db, child) < 12, "the crawl should be under way"
+    finally:
+        child.kill()  # no chance to clean up
+        child.wait()
+    before = count_documents(db)
+    result = workspace.cli("crawl", "lento", check=True)
+    new = int(result.stdout.splitlines()[1].split()[2])
+    assert new == 12 - before  # only what the killed crawl had not stored
+    with sqlite3.connect(db) as conn:
+        urls = [row[0] for row in conn.execute("SELECT url FROM documents")]
+    assert sorted(urls) == sorted(f"{slow_source}/nota{n}" for n in range(12))
