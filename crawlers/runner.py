@@ -26,10 +26,14 @@ def crawl(settings: Settings, sources: list[Source]) -> dict[str, dict[str, int 
             log.warning("source %s: kind %r cannot be crawled yet; skipped", source.id, source.kind)
     Store(settings.store_path).close()  # create and migrate before spiders open it
     process = CrawlerProcess({**scrapy_settings(settings), "LOG_INSTALL_ROOT_HANDLER": False})
+    crawlers = {}
     for source in runnable:
-        process.crawl(SPIDERS[source.kind], source=source, store_path=str(settings.store_path))
+        crawlers[source.id] = crawler = process.create_crawler(SPIDERS[source.kind])
+        process.crawl(crawler, source=source, store_path=str(settings.store_path))
     if runnable:
         process.start()
+    # This process's own runs: another crawl of the same source may be running meanwhile.
+    run_ids = {sid: crawler.stats.get_value("pesquisa/run_id") for sid, crawler in crawlers.items()}
     with Store(settings.store_path) as store:
-        runs = {run["source"]: run for run in store.last_runs()}
-    return {s.id: runs.get(s.id, {}) for s in runnable}
+        runs = store.runs([rid for rid in run_ids.values() if rid])
+    return {sid: runs.get(rid, {}) if rid else {} for sid, rid in run_ids.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import logging
@@ -20,7 +21,7 @@ import click
 
 from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
 from pesquisa.logs import log_traceback, setup_logging
-from pesquisa.settings import Settings, load_settings
+from pesquisa.settings import Settings, load_settings, load_settings_from
 from pesquisa.sources import load_source_file, load_sources, select, source_files
 
 log = logging.getLogger("pesquisa")
@@ -98,12 +99,21 @@ def process(ctx: click.Context) -> None:
 
 
 def _check_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    """Fail early, in one line, when the web server could not listen there."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FixInput("E706", host=host, reason=str(exc)) from None
+    with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host, port))
-        except OSError:
-            raise FixInput("E702", host=host, port=port) from None
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise FixInput("E702", host=host, port=port) from None
+            raise FixInput("E706", host=host, reason=exc.strerror or str(exc)) from None
 
 
 def _serve(settings: Settings, on_started: Callable[[], None] | None = None) -> None:
@@ -130,7 +140,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def web_options(command: F) -> F:
     """--host and --port, for the commands that serve the web app."""
-    command = click.option("--port", type=int, help="Port (default 8000).")(command)
+    port = click.IntRange(0, 65535)
+    command = click.option("--port", type=port, help="Port (default 8000).")(command)
     return click.option("--host", help="Address to listen on (default from settings).")(command)
 
 
@@ -145,10 +156,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 
 def _with_web(settings: Settings, host: str | None, port: int | None) -> Settings:
-    web = settings.web.model_copy(
-        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    )
-    return settings.model_copy(update={"web": web})
+    flags = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    return load_settings_from(settings, {"web": {**settings.web.model_dump(), **flags}})
 
 
 @cli.command()
@@ -239,11 +248,20 @@ def export_documents(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 
 def _write_atomically(path: Path, lines: Iterable[str]) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written export."""
+    """Write to a temporary file beside `path`, then rename: never a half-written export.
+
+    A symlink is followed (its target is replaced); a FIFO or a device is written through,
+    since renaming over it would replace it.
+    """
     tmp: str | None = None
+    path = path.resolve() if path.is_symlink() else path
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "is a directory")
+        if path.exists() and not path.is_file():
+            with path.open("w", encoding="utf-8") as handle:
+                handle.writelines(lines)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -319,12 +337,10 @@ def demo(ctx: click.Context, do_serve: bool, port: int | None) -> None:
     base = _with_web(_settings(ctx), None, port)
     root = base.data_dir / "demo"
     shutil.rmtree(root, ignore_errors=True)  # the site's port changes each run: start afresh
-    crawl_settings = base.crawl.model_copy(
-        update={"download_delay": 0.0, "autothrottle": False, "crawl_on_start": False}
-    )
-    settings = base.model_copy(
-        update={"data_dir": root, "sources": root / "sources", "crawl": crawl_settings}
-    )
+    settings = load_settings_from(base, {
+        "data_dir": root, "sources": root / "sources",
+        "crawl": {"download_delay": 0.0, "autothrottle": False, "crawl_on_start": False},
+    })
     setup_logging(settings, logging.INFO)
     if do_serve:
         _check_port(settings.web.host, settings.web.port)

@@ -37,12 +37,15 @@ MESSAGES: dict[str, str] = {
     "E602": "store schema version {found} is newer than this Pesquisa ({known}); upgrade Pesquisa",
     "E603": "document not found: {id}",
     "E604": "no store at {path} yet: run `pesquisa crawl` first (or check --data-dir)",
+    "E605": "the store at {path} is busy, try again: {reason}",
+    "E606": "another process is already processing {path}; try again when it is done",
     # CLI / usage: E7xx
     "E701": "cannot write {path}: {reason}",
     "E702": "port {port} on {host} is already in use",
     "E703": "invalid parameter {name}: {reason}",
     "E704": "no such page: {path}",
     "E705": "{reason}",
+    "E706": "cannot listen on {host}: {reason}",
 }
 
 

@@ -58,5 +58,9 @@ def setup_logging(settings: Settings, terminal_level: int = logging.WARNING) -> 
 
 
 def log_traceback(logger: logging.Logger, message: str) -> None:
-    """Put the current exception's traceback in the log file, never on the terminal."""
-    logger.error(message, exc_info=True, extra={"file_only": True})
+    """Put the current exception's traceback in the log file, never on the terminal.
+
+    Before logging is set up (a broken settings file) there is no file yet: then nothing.
+    """
+    if logging.getLogger().handlers:
+        logger.error(message, exc_info=True, extra={"file_only": True})

@@ -22,7 +22,7 @@ from pesquisa.lima import LIMA
 from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
 from pesquisa.sources import Source
-from pesquisa.store import Store
+from pesquisa.store import Store, now_iso
 from pesquisa.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class Monitor:
         if self.stop.is_set():
             return -1
         env = {**os.environ, **self.settings.to_env()}
+        started = now_iso()
         child = subprocess.Popen(
             crawl_command([source_id]), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # its table; the run's counts are in the store
@@ -69,13 +70,13 @@ class Monitor:
             return code
         if code != 0:
             log.warning("crawl of %s exited with code %s", source_id, code)
-        self._report(source_id)
+        self._report(source_id, started)
         self.wake.set()
         return code
 
-    def _report(self, source_id: str) -> None:
+    def _report(self, source_id: str, started: str) -> None:
         with Store(self.settings.store_path) as store:
-            run = next((r for r in store.last_runs() if r["source"] == source_id), None)
+            run = store.last_run_since(source_id, started)
         if run is None:
             return
         last = f"; last error: {run['last_error']}" if run["last_error"] else ""

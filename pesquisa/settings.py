@@ -137,8 +137,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise FixInput("E101", path=path) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise FixInput("E102", path=path, reason=str(exc)) from None
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError included
+        raise FixInput("E102", path=path, reason=" ".join(str(exc).split())) from None
 
 
 def load_settings(
@@ -169,4 +169,15 @@ def load_settings(
             raise FixInput("E104", key=key, origin=origin) from None
         value = error.get("input")
         reason = f"{error['msg']} (got {value!r}, from {origin})"
+        raise FixInput("E103", key=key, reason=reason) from None
+
+
+def load_settings_from(settings: Settings, changes: Mapping[str, Any]) -> Settings:
+    """`settings` with `changes` applied and validated like everything else."""
+    try:
+        return Settings.model_validate(_merge(settings.model_dump(), changes))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        reason = f"{error['msg']} (got {error.get('input')!r})"
         raise FixInput("E103", key=key, reason=reason) from None

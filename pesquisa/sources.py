@@ -66,11 +66,19 @@ class Source(BaseModel):
     @property
     def hosts(self) -> tuple[str, ...]:
         """The hosts this source may fetch from: those of its URLs plus allowed_domains."""
-        found = [urlsplit(url).hostname or "" for url in self.urls]
+        found = [_ascii_host(urlsplit(url).hostname or "") for url in self.urls]
         return tuple(dict.fromkeys([*found, *self.allowed_domains]))
 
     def trigger(self) -> CronTrigger:
         return CronTrigger.from_crontab(self.schedule, timezone=LIMA)
+
+
+def _ascii_host(host: str) -> str:
+    """The host as requests carry it: an internationalized name in its punycode form."""
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
 
 
 def parse_source(data: Any, path: Path) -> Source:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pesquisa.errors import FixInput, NotFound, RetryLater
 from pesquisa.ids import content_hash
+from pesquisa.sqlite import connect, is_busy
 
 FETCHED, ANNOTATED, INDEXED, FAILED = "fetched", "annotated", "indexed", "failed"
 
@@ -169,19 +170,16 @@ class Store:
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         try:
-            if read_only:
-                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db = connect(path, read_only=read_only)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA busy_timeout = 30000")
             if not read_only:
-                self.db.execute("PRAGMA journal_mode = WAL")
-                self.db.execute("PRAGMA synchronous = NORMAL")
                 self.migrate()
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            if is_busy(exc):
+                raise RetryLater("E605", path=path, reason=str(exc)) from None
+            raise FixInput("E601", path=path, reason=str(exc)) from None
+        except OSError as exc:
             raise FixInput("E601", path=path, reason=str(exc)) from None
 
     def close(self) -> None:
@@ -395,9 +393,16 @@ class Store:
              counts.start_failures, counts.last_error, run_id),
         )
 
-    def last_runs(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            """SELECT * FROM crawl_runs WHERE id IN
-               (SELECT MAX(id) FROM crawl_runs GROUP BY source) ORDER BY source"""
-        ).fetchall()
-        return [dict(row) for row in rows]
+    def runs(self, run_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        marks = ",".join("?" * len(run_ids))
+        rows = self.db.execute(f"SELECT * FROM crawl_runs WHERE id IN ({marks})", list(run_ids))
+        return {row["id"]: dict(row) for row in rows}
+
+    def last_run_since(self, source: str, since: str) -> dict[str, Any] | None:
+        """The newest finished run of a source that started at or after `since`."""
+        row = self.db.execute(
+            "SELECT * FROM crawl_runs WHERE source = ? AND started_at >= ? "
+            "AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (source, since),
+        ).fetchone()
+        return dict(row) if row else None

@@ -7,15 +7,19 @@ leaves each document either done or still queued, never half-done or duplicated.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from spacy.language import Language
 
 from indexer import open_index
 from indexer.base import IndexBackend, IndexDocument
+from pesquisa.errors import RetryLater
 from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
 from pesquisa.store import ANNOTATED, FAILED, FETCHED, Document, Mention, Store
@@ -28,6 +32,20 @@ class Progress:
     annotated: int = 0
     indexed: int = 0
     failed: int = 0
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RetryLater("E606", path=path.parent) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Worker:
@@ -56,11 +74,17 @@ class Worker:
         stop: threading.Event | None = None,
         on_batch: Callable[[Progress], None] | None = None,
     ) -> Progress:
-        """Process until the queue is empty (or `stop` is set)."""
+        """Process until the queue is empty (or `stop` is set).
+
+        One worker per data dir at a time (a lock file says which): two would do the same
+        NLP twice, and the index has one writer.
+        """
         progress = Progress()
         stop = stop or threading.Event()
         size = self.settings.worker.batch_size
-        with Store(self.settings.store_path) as store:
+        with _exclusive(self.settings.data_dir / "worker.lock"), Store(
+            self.settings.store_path
+        ) as store:
             while not stop.is_set():
                 annotated = self._annotate(store, size, progress)
                 indexed = self._index(store, size, progress)

@@ -62,6 +62,14 @@ def small_site(tmp_path: Path) -> Iterator[DemoServer]:
     (root / "canonical.xml").write_text(feed(
         ["http://127.0.0.1:abc/malformado", f"{base}/nota4", f"{base}/nota5", f"{base}/nota6"]))
     (root / "not-a-feed.xml").write_text("<html><body>Mantenimiento</body></html>")
+    secret = root.parent / "secreto.html"
+    secret.write_text(ARTICLE.format(title="Archivo local secreto", body="clave", n=5))
+    (root / "hostil.xml").write_text(feed([
+        f"file://127.0.0.1{secret}", f"{base}/no-existe", f"{base}/nota1"]))
+    (root / "sin-sitemaps").mkdir()
+    (root / "indice.xml").write_text(
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}/hijo-perdido.xml</loc></sitemap></sitemapindex>")
     with server:
         yield server
 
@@ -165,3 +173,28 @@ def test_a_redirect_to_another_host_is_not_followed(workspace: Workspace, tmp_pa
         server.server_close()
     assert not [host for host, _ in _Recording.seen if host.startswith("localhost")]
     assert result.returncode == 3 and "crawl of salto failed" in result.stderr
+
+
+def test_http_errors_and_non_web_links_are_failures(
+    workspace: Workspace, small_site: DemoServer
+) -> None:
+    base = small_site.base_url
+    add_source(workspace, "hostil", f"{base}/hostil.xml")
+    add_source(workspace, "perdido", f"{base}/no-hay-feed.xml")
+    result = workspace.cli("crawl", "hostil", "perdido")
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert rows["hostil"][2] == "1" and rows["hostil"][5] == "2"  # file: link and a 404
+    assert stored_urls(workspace) == [f"{base}/nota1"]  # never the local file
+    assert result.returncode == 3 and "crawl of perdido failed: HTTP 404" in result.stderr
+
+
+def test_sitemap_starts_count_only_when_they_reach_articles(
+    workspace: Workspace, small_site: DemoServer
+) -> None:
+    base = small_site.base_url
+    for ident, url in [("indice", f"{base}/indice.xml"), ("robots", f"{base}/robots.txt")]:
+        write_source({"id": ident, "name": ident, "kind": "sitemap", "urls": [url],
+                      "schedule": "*/30 * * * *"}, workspace.sources_dir)
+    result = workspace.cli("crawl", "indice", "robots")
+    # the index's only child is gone; the robots.txt names no sitemap
+    assert result.returncode == 3 and "crawl of indice, robots failed" in result.stderr

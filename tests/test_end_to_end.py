@@ -139,3 +139,22 @@ def test_one_line_errors_for_broken_state(workspace: Workspace, tmp_path: Path) 
     workspace.env = workspace.env | {"PESQUISA_INDEX_BACKEND": "elasticsearch"}
     assert_one_line(workspace.cli("run", "--port", "0"), 2, "E503")
     assert_one_line(workspace.cli("search", "-Lima"), 2, "E503")  # -Lima is a query here
+
+
+def test_one_line_errors_for_bad_flags_and_files(workspace: Workspace, tmp_path: Path) -> None:
+    result = workspace.cli("serve", "--port", "99999")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "99999" in result.stderr and "Traceback" not in result.stderr
+    assert_one_line(workspace.cli("serve", "--host", "nonexistent.invalid"), 2, "E706")
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\xfe data_dir = 1")
+    assert_one_line(workspace.cli("--config", str(bad), "sources", "list"), 2, "E102")
+
+
+def test_export_follows_a_symlink(crawled: Workspace, tmp_path: Path) -> None:
+    target = tmp_path / "target.jsonl"
+    target.write_text("old")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    crawled.cli("export", "documents", "-o", str(link), check=True)
+    assert link.is_symlink() and len(target.read_text().splitlines()) >= 34

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.backends.sqlite import SqliteIndex
+from indexer.backends.sqlite import (
+    SNIPPET_AFTER,
+    SNIPPET_BEFORE,
+    WORD_SLACK,
+    SqliteIndex,
+    _snippet,
+)
 from indexer.base import IndexDocument
 from indexer.query import parse
 from pesquisa.errors import FixInput
@@ -154,3 +160,24 @@ def test_snippet_window_holds_the_most_query_words(tmp_path: Path) -> None:
     assert hit.snippet.startswith("…") and hit.snippet.endswith("…")
     assert len(hit.snippet) < 400
     ix.close()
+
+
+@pytest.mark.parametrize(
+    "marked",
+    [
+        "x" * 500 + "\x02lima\x03" + "y" * 500,  # no spaces at all
+        "a " * 100 + "\x02lavado de activos en la red criminal del puerto\x03 " + "b " * 60
+        + "\x02fiscal\x03 " + "c " * 20 + "\x02juez\x03 " + "d " * 200,  # long phrase mark
+        "a " * 50 + "\x02lavado de activos en la red criminal del puerto del callao\x03 "
+        + "b " * 20 + "\x02fiscal\x03 \x02juez\x03 \x02alcalde\x03 " + "d " * 200,  # cut in a mark
+        "\x02Lima\x03",
+        "",
+        "sin marcas " * 80,
+    ],
+)
+def test_snippet_windows_are_bounded_and_balanced(marked: str) -> None:
+    snippet = _snippet(marked)
+    assert snippet.count("<mark>") == snippet.count("</mark>")
+    assert snippet.find("</mark>") >= snippet.find("<mark>")
+    assert len(snippet) <= SNIPPET_BEFORE + SNIPPET_AFTER + 2 * WORD_SLACK + 80
+    assert "\x02" not in snippet and "\x03" not in snippet

@@ -123,11 +123,12 @@ def slow_source(workspace: Workspace, tmp_path: Path) -> Iterator[str]:
 
 
 def count_documents(db: Path) -> int:
-    if not db.exists():
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            count: int = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            return count
+    except sqlite3.OperationalError:  # not created, or its tables not yet
         return 0
-    with sqlite3.connect(db) as conn:
-        count: int = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        return count
 
 
 def wait_for_documents(db: Path, child: subprocess.Popen[str]) -> int:

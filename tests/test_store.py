@@ -18,6 +18,7 @@ from pesquisa.store import (
     NewDocument,
     RunCounts,
     Store,
+    now_iso,
 )
 
 
@@ -88,7 +89,11 @@ def test_iter_documents_and_runs(tmp_path: Path) -> None:
         for n in range(7):
             store.save_document(new_doc(f"https://rpp.pe/{n}"))
         assert len({d.id for d in store.iter_documents(batch=3)}) == 7
+        since = now_iso()
+        assert store.last_run_since("rpp", since) is None
         run = store.start_run("rpp")
+        assert store.last_run_since("rpp", since) is None  # not finished yet
         store.finish_run(run, RunCounts(fetched=8, new=7, failures=1, last_error="timeout"))
-        (last,) = store.last_runs()
+        last = store.last_run_since("rpp", since)
+        assert last is not None and last == store.runs([run])[run]
         assert (last["source"], last["new"], last["last_error"]) == ("rpp", 7, "timeout")

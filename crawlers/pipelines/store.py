@@ -33,6 +33,7 @@ class StorePipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         self.run_id = self.store.start_run(spider.name if spider else "?")
+        self.crawler.stats.set_value("pesquisa/run_id", self.run_id)  # for the runner's report
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem):
@@ -59,6 +60,9 @@ class StorePipeline:
         if isinstance(spider, SourceSpider):
             self.counts.start_failures = spider.start_failures()
             if self.counts.start_failures and not self.counts.last_error:
-                self.counts.last_error = "no feed or sitemap at a start URL (redirected off-site?)"
+                self.counts.last_error = (
+                    "no list of articles at a start URL (redirected off-site, "
+                    "robots.txt without sitemaps, or an empty sitemap index?)"
+                )
         self.store.finish_run(self.run_id, self.counts)
         self.store.close()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawlers.extract import extract
@@ -18,7 +19,8 @@ from pesquisa.ids import canonical_url, document_id, strip_tracking
 from pesquisa.sources import Source
 from pesquisa.store import Store
 
-START = "pesquisa_start"  # request meta flag: one of the source's own start URLs
+START = "pesquisa_start"  # request meta: the start URL a feed or sitemap request comes from
+WEB_SCHEMES = ("http", "https")
 
 
 def same_site_canonical(canonical: str | None, fetched: str) -> str | None:
@@ -43,6 +45,7 @@ class SourceSpider(scrapy.Spider):
         self.allowed_domains = list(source.hosts)
         self.store_path = store_path
         self._store: Store | None = None
+        self.starts_reached: set[str] = set()
 
     @property
     def store(self) -> Store:
@@ -58,15 +61,24 @@ class SourceSpider(scrapy.Spider):
 
     def start_requests_for(self, callback: Any) -> Iterator[Request]:
         for url in self.source.urls:
-            yield self.request(url, callback, meta={START: True})
+            yield self.request(url, callback, meta={START: url})
 
     def request(self, url: str, callback: Any, **kwargs: Any) -> Request:
-        """Every request of ours: failures are counted and the last one kept for the run."""
+        """Every request of ours: web URLs only; failures are counted, the last one kept.
+
+        Raises ValueError for a link that is not http(s) (file:, data:, javascript: ...):
+        a feed must never make us read local files or anything but the web.
+        """
+        if urlsplit(url).scheme.lower() not in WEB_SCHEMES:
+            raise ValueError(f"not a web link: {url!r}")
         return Request(url, callback=callback, errback=self.failed, **kwargs)
 
     def failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        if isinstance(failure.value, HttpError):  # a subclass of IgnoreRequest, but a failure
+            self.note_failure(f"HTTP {failure.value.response.status} ({url})")
+            return
         if failure.check(IgnoreRequest):  # skipped on purpose: robots.txt, another host
             self.crawler.stats.inc_value("pesquisa/ignored")
             self.logger.info("skipped %s: %s", url, failure.getErrorMessage())
@@ -80,14 +92,19 @@ class SourceSpider(scrapy.Spider):
         self.logger.warning("failed: %s", reason)
 
     def start_worked(self, response: Response) -> None:
-        """Count a start URL that gave a usable feed or sitemap. Those that did not (errors,
-        off-site redirects, filtered requests, garbage) are the run's start failures."""
-        if response.meta.get(START):
-            self.crawler.stats.inc_value("pesquisa/start_ok")
+        """A start URL led to a list of articles (a parsed feed or a sitemap urlset, directly
+        or through robots.txt and sitemap indexes). Start URLs that never do (errors, off-site
+        redirects, empty robots.txt, dead index children, garbage) are start failures."""
+        start = response.meta.get(START)
+        if start:
+            self.starts_reached.add(start)
+
+    def follow(self, response: Response, url: str, callback: Any) -> Request:
+        """A request for a feed or sitemap found in another (robots.txt, an index)."""
+        return self.request(url, callback, meta={START: response.meta.get(START)})
 
     def start_failures(self) -> int:
-        worked = int(self.crawler.stats.get_value("pesquisa/start_ok", 0))
-        return max(len(self.source.urls) - worked, 0)
+        return len(set(self.source.urls) - self.starts_reached)
 
     def article_request(self, link: str, published: str | None = None) -> Request | None:
         """A request for an article, or None when the store already has what it leads to."""
@@ -98,8 +115,8 @@ class SourceSpider(scrapy.Spider):
             return self.request(
                 link, self.parse_article, cb_kwargs={"published": published, "link": link}
             )
-        except ValueError:  # a malformed link (bad port, broken IPv6 literal, no scheme)
-            self.note_failure(f"malformed link: {link!r}")
+        except ValueError as exc:  # malformed (bad port, no scheme) or not a web link
+            self.note_failure(f"bad link {link!r}: {exc}")
             return None
 
     # -- articles ----------------------------------------------------------------------------

@@ -38,9 +38,11 @@ class SitemapSpider(SourceSpider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         if response.url.endswith("/robots.txt"):
-            self.start_worked(response)
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield self.request(url, self.parse_sitemap)
+                try:
+                    yield self.follow(response, url, self.parse_sitemap)
+                except ValueError:
+                    self.note_failure(f"malformed sitemap link: {url!r}")
             return
         body = self._body(response)
         try:
@@ -54,14 +56,15 @@ class SitemapSpider(SourceSpider):
         if root is None or kind not in ("sitemapindex", "urlset"):
             self.note_failure(f"not a sitemap: {response.url}")
             return
-        self.start_worked(response)
+        if kind == "urlset":
+            self.start_worked(response)
         for entry in root:
             loc = (entry.findtext("{*}loc") or "").strip()
             if not loc:
                 continue
             if kind == "sitemapindex":
                 try:
-                    yield self.request(response.urljoin(loc), self.parse_sitemap)
+                    yield self.follow(response, response.urljoin(loc), self.parse_sitemap)
                 except ValueError:
                     self.note_failure(f"malformed sitemap link: {loc!r}")
                 continue

@@ -15,6 +15,7 @@ from indexer.backends.fts5_query import compile_query
 from indexer.base import Hit, IndexDocument, SearchResult, Sort
 from indexer.query import parse
 from pesquisa.errors import FixInput, NotFound, RetryLater
+from pesquisa.sqlite import connect, is_busy
 
 TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
 SNIPPET_BEFORE, SNIPPET_AFTER = 90, 200  # characters around the first match
@@ -76,6 +77,23 @@ def _best_anchor(marked: str) -> int:
     return best
 
 
+WORD_SLACK = 30  # how far to look for a space to cut at, before cutting inside a word
+
+
+def _word_start(text: str, pos: int) -> int:
+    if pos <= 0:
+        return 0
+    space = text.rfind(" ", max(pos - WORD_SLACK, 0), pos)
+    return space + 1 if space >= 0 else pos
+
+
+def _word_end(text: str, pos: int) -> int:
+    if pos >= len(text):
+        return len(text)
+    space = text.find(" ", pos, pos + WORD_SLACK)
+    return space if space >= 0 else pos
+
+
 def _snippet(marked: str) -> str:
     """A window of text around the best match, HTML-escaped, with matches in <mark>.
 
@@ -84,10 +102,12 @@ def _snippet(marked: str) -> str:
     where the most distinct query words meet.
     """
     first = _best_anchor(marked)
-    start = max(marked.rfind(" ", 0, max(first - SNIPPET_BEFORE, 0)), 0)
-    end = marked.find(" ", first + SNIPPET_AFTER)
-    end = len(marked) if end < 0 else end
-    if marked.count(_OPEN, start, end) > marked.count(_CLOSE, start, end):
+    start = _word_start(marked, first - SNIPPET_BEFORE)
+    end = _word_end(marked, first + SNIPPET_AFTER)
+    # Never cut through a marked phrase: widen the window to its ends.
+    if marked.rfind(_OPEN, 0, start) > marked.rfind(_CLOSE, 0, start):
+        start = marked.rfind(_OPEN, 0, start)
+    if marked.rfind(_OPEN, 0, end) > marked.rfind(_CLOSE, 0, end):
         close = marked.find(_CLOSE, end)
         end = len(marked) if close < 0 else close + 1
     window = " ".join(marked[start:end].split())
@@ -103,12 +123,7 @@ class SqliteIndex:
         if not create and not path.exists():
             raise NotFound("E505", path=path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(
-                path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db = connect(path)
             self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise RetryLater("E504", reason=f"{path}: {exc}") from None
@@ -193,7 +208,7 @@ class SqliteIndex:
         except sqlite3.OperationalError as exc:
             # The database being busy or broken is the index's problem; anything else that
             # FTS5 refuses is the query's.
-            if any(word in str(exc) for word in ("locked", "busy", "disk", "corrupt", "I/O")):
+            if is_busy(exc) or any(word in str(exc) for word in ("disk", "corrupt", "I/O")):
                 raise RetryLater("E504", reason=str(exc)) from None
             raise FixInput("E502", reason=str(exc)) from None
         hits = [
