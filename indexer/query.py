@@ -63,7 +63,7 @@ def parse(query: str) -> Item:
     return pruned
 
 
-_SEARCHABLE = re.compile(r"\w")
+_SEARCHABLE = re.compile(r"[^\W_]")  # FTS5's tokenizer splits on "_" too
 _OPERATOR_WORDS = {"&&": "AND", "||": "OR"}
 
 

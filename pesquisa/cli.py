@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -101,19 +102,18 @@ def process(ctx: click.Context) -> None:
 def _check_port(host: str, port: int) -> None:
     """Fail early, in one line, when the web server could not listen there."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM
-        )[0]
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FixInput("E706", host=host, reason=str(exc)) from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise FixInput("E702", host=host, port=port) from None
-            raise FixInput("E706", host=host, reason=exc.strerror or str(exc)) from None
+    for family, kind, proto, _, address in addresses:  # uvicorn binds every one of them
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise FixInput("E702", host=host, port=port) from None
+                raise FixInput("E706", host=host, reason=exc.strerror or str(exc)) from None
 
 
 def _serve(settings: Settings, on_started: Callable[[], None] | None = None) -> None:
@@ -254,14 +254,19 @@ def _write_atomically(path: Path, lines: Iterable[str]) -> None:
     since renaming over it would replace it.
     """
     tmp: str | None = None
-    path = path.resolve() if path.is_symlink() else path
     try:
-        if path.is_dir():
+        kind = path.stat().st_mode if path.exists() else None  # follows symlinks
+        if kind is not None and stat.S_ISDIR(kind):
             raise IsADirectoryError(21, "is a directory")
-        if path.exists() and not path.is_file():
-            with path.open("w", encoding="utf-8") as handle:
+        # /dev/stdout (whatever the shell made it), a pipe, a device: write through it, in
+        # append mode so that a shell's `>>` keeps what was there.
+        if str(path).startswith(("/dev/", "/proc/")) or (
+            kind is not None and not stat.S_ISREG(kind)
+        ):
+            with path.open("a", encoding="utf-8") as handle:
                 handle.writelines(lines)
             return
+        path = path.resolve()  # a symlink to a file: replace its target, keep the link
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -271,8 +276,9 @@ def _write_atomically(path: Path, lines: Iterable[str]) -> None:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an export is an ordinary file
         os.replace(tmp, path)
         tmp = None
-    except OSError as exc:
-        raise FixInput("E701", path=path, reason=exc.strerror or str(exc)) from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        raise FixInput("E701", path=path, reason=reason) from None
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -21,8 +22,8 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     open the same new database together (a crawl and a worker) retry here for a while.
     """
     if read_only:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                             check_same_thread=False)
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"  # a '#' or '?' in a path is data
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

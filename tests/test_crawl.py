@@ -198,3 +198,23 @@ def test_sitemap_starts_count_only_when_they_reach_articles(
     result = workspace.cli("crawl", "indice", "robots")
     # the index's only child is gone; the robots.txt names no sitemap
     assert result.returncode == 3 and "crawl of indice, robots failed" in result.stderr
+
+
+def test_two_starts_leading_to_one_sitemap_both_count(
+    workspace: Workspace, small_site: DemoServer
+) -> None:
+    base = small_site.base_url
+    (small_site.root / "hijo.xml").write_text(
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{base}/nota1</loc></url></urlset>")
+    for name in ("indice-a.xml", "indice-b.xml"):
+        (small_site.root / name).write_text(
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{base}/hijo.xml</loc></sitemap></sitemapindex>")
+    write_source({"id": "dos-indices", "name": "Dos índices", "kind": "sitemap",
+                  "urls": [f"{base}/indice-a.xml", f"{base}/indice-b.xml"],
+                  "schedule": "*/30 * * * *"}, workspace.sources_dir)
+    workspace.cli("crawl", "dos-indices", check=True)
+    db = sqlite3.connect(workspace.data_dir / "pesquisa.db")
+    (start_failures,) = db.execute("SELECT start_failures FROM crawl_runs").fetchone()
+    assert start_failures == 0  # hijo.xml is fetched once, for both indexes

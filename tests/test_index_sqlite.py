@@ -68,6 +68,7 @@ def ids(index: SqliteIndex, query: str, **kw: object) -> set[str]:
         ("text:(corrupción -pulpos)", set()),
         ("corrupción – provías", {"d1"}),        # pasted punctuation is not a word
         ("Extorsión | Trujillo", {"d2"}),
+        ("corrupción _", {"d1", "d2"}),           # "_" is a separator for FTS5 too
         ("lava*", {"d1", "d4"}),
         ("title:corrupcion", {"d1"}),
         ("text:corrupcion", {"d2"}),
@@ -133,6 +134,7 @@ def test_json_shape(index: SqliteIndex) -> None:
         ("lima && trujillo", "E502"),
         ("!lima", "E502"),
         ("– |", "E502"),
+        ("_", "E502"),
         ("lima\x00", "E501"),
         ("published:[2024-01-01 TO 2024-06-30]", "E502"),
     ],

@@ -97,3 +97,12 @@ def test_iter_documents_and_runs(tmp_path: Path) -> None:
         last = store.last_run_since("rpp", since)
         assert last is not None and last == store.runs([run])[run]
         assert (last["source"], last["new"], last["last_error"]) == ("rpp", 7, "timeout")
+
+
+def test_read_only_store_in_a_path_with_uri_characters(tmp_path: Path) -> None:
+    folder = tmp_path / "datos #1 ?50%"
+    with Store(folder / "s.db") as store:
+        store.save_document(new_doc("https://rpp.pe/a"))
+    with Store(folder / "s.db", read_only=True) as store:
+        assert store.counts() == {FETCHED: 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["datos #1 ?50%"]  # nothing stray

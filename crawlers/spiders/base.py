@@ -46,6 +46,9 @@ class SourceSpider(scrapy.Spider):
         self.store_path = store_path
         self._store: Store | None = None
         self.starts_reached: set[str] = set()
+        # feed or sitemap URL -> the start URLs that lead to it. Several may: Scrapy fetches a
+        # sitemap named twice only once, and both starts should get the credit.
+        self.leads_from: dict[str, set[str]] = {}
 
     @property
     def store(self) -> Store:
@@ -61,6 +64,7 @@ class SourceSpider(scrapy.Spider):
 
     def start_requests_for(self, callback: Any) -> Iterator[Request]:
         for url in self.source.urls:
+            self.leads_from.setdefault(url, set()).add(url)
             yield self.request(url, callback, meta={START: url})
 
     def request(self, url: str, callback: Any, **kwargs: Any) -> Request:
@@ -95,13 +99,22 @@ class SourceSpider(scrapy.Spider):
         """A start URL led to a list of articles (a parsed feed or a sitemap urlset, directly
         or through robots.txt and sitemap indexes). Start URLs that never do (errors, off-site
         redirects, empty robots.txt, dead index children, garbage) are start failures."""
-        start = response.meta.get(START)
-        if start:
-            self.starts_reached.add(start)
+        self.starts_reached |= self._starts_of(response)
+
+    def _starts_of(self, response: Response) -> set[str]:
+        urls = {response.url, *response.meta.get("redirect_urls", ())}
+        if response.request is not None:
+            urls.add(response.request.url)
+        starts = {start for url in urls for start in self.leads_from.get(url, ())}
+        if response.meta.get(START):
+            starts.add(response.meta[START])
+        return starts
 
     def follow(self, response: Response, url: str, callback: Any) -> Request:
         """A request for a feed or sitemap found in another (robots.txt, an index)."""
-        return self.request(url, callback, meta={START: response.meta.get(START)})
+        request = self.request(url, callback, meta={START: response.meta.get(START)})
+        self.leads_from.setdefault(request.url, set()).update(self._starts_of(response))
+        return request
 
     def start_failures(self) -> int:
         return len(set(self.source.urls) - self.starts_reached)
