@@ -89,7 +89,3 @@ class RetryLater(PesquisaError):
 
     exit_code = 3
     http_status = 503
-
-
-class SkipDocument(PesquisaError):
-    """One document cannot be processed; record why and go on with the others."""

@@ -19,6 +19,7 @@ from spacy.language import Language
 
 from indexer import open_index
 from indexer.base import IndexBackend, IndexDocument
+from nlp.annotate import annotate
 from pesquisa.errors import RetryLater
 from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
@@ -95,8 +96,6 @@ class Worker:
         return progress
 
     def _annotate(self, store: Store, size: int, progress: Progress) -> int:
-        from nlp.annotate import annotate
-
         docs = store.pending(FETCHED, size)
         if not docs:
             return 0
@@ -116,8 +115,6 @@ class Worker:
         return len(docs)
 
     def _annotate_one(self, store: Store, doc: Document, text: str) -> list[Mention] | None:
-        from nlp.annotate import annotate
-
         try:
             return next(annotate(self.nlp, [text]))
         except Exception as exc:
