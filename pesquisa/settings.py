@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -159,25 +159,27 @@ def load_settings(
     env_values, env_origins = _from_env(environ)
     cli_values = {k: v for k, v in (overrides or {}).items() if v is not None}
     merged = _merge(_merge(file_values, env_values), cli_values)
-    try:
-        return Settings.model_validate(merged)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        origin = env_origins.get(key) or ("the command line" if key in cli_values else str(path))
-        if error["type"] == "extra_forbidden":
-            raise FixInput("E104", key=key, origin=origin) from None
-        value = error.get("input")
-        reason = f"{error['msg']} (got {value!r}, from {origin})"
-        raise FixInput("E103", key=key, reason=reason) from None
+    return _validate(
+        merged,
+        lambda key: env_origins.get(key)
+        or ("the command line" if key in cli_values else str(path)),
+    )
 
 
 def load_settings_from(settings: Settings, changes: Mapping[str, Any]) -> Settings:
-    """`settings` with `changes` applied and validated like everything else."""
+    """`settings` with `changes` (command-line flags) applied and validated like the rest."""
+    return _validate(_merge(settings.model_dump(), changes), lambda key: "the command line")
+
+
+def _validate(values: Mapping[str, Any], origin_of: Callable[[str], str]) -> Settings:
+    """The settings, or FixInput naming the first bad key and where its value came from."""
     try:
-        return Settings.model_validate(_merge(settings.model_dump(), changes))
+        return Settings.model_validate(values)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"])
-        reason = f"{error['msg']} (got {error.get('input')!r})"
+        origin = origin_of(key)
+        if error["type"] == "extra_forbidden":
+            raise FixInput("E104", key=key, origin=origin) from None
+        reason = f"{error['msg']} (got {error.get('input')!r}, from {origin})"
         raise FixInput("E103", key=key, reason=reason) from None
