@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from pesquisa.store import WarcPointer
 
 
 @dataclass
@@ -16,3 +19,8 @@ class ArticleItem:
     published: str | None  # ISO 8601, timezone-aware
     language: str | None
     author: str | None
+    section: str | None = None
+    content_type: str = "text/html"
+    language_flagged: bool = False  # not in the source's language: kept, but flagged
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific facts
+    warc: WarcPointer | None = None  # the archived response it was extracted from

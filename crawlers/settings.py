@@ -32,6 +32,9 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "INFO" if settings.log_level == "DEBUG" else "WARNING",
         "ITEM_PIPELINES": {"crawlers.pipelines.store.StorePipeline": 500},
+        # Ours, by the order Scrapy calls process_request (process_response runs backwards).
+        "DOWNLOADER_MIDDLEWARES": {
+        },
         # The web only: no file:, data:, s3: or ftp: download handlers at all.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
         "PESQUISA_STORE_PATH": str(settings.store_path),

@@ -35,7 +35,29 @@ class CrawlSettings(_Section):
     concurrent_per_host: int = Field(2, ge=1, le=8)
     timeout: float = Field(30.0, gt=0, description="Download timeout in seconds.")
     retries: int = Field(3, ge=0, le=10)
-    max_page_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_page_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, description="Bigger HTML/XML/JSON responses are dropped."
+    )
+    max_pdf_bytes: int = Field(40 * 1024 * 1024, gt=0, description="Bigger PDFs are dropped.")
+    retry_backoff: float = Field(
+        2.0, ge=0, description="First retry waits this many seconds, doubling each time."
+    )
+    retry_backoff_max: float = Field(120.0, ge=0, description="Longest wait between retries.")
+    soft_block_max_chars: int = Field(
+        80, ge=0, description="A 200 HTML page with less visible text is a soft block."
+    )
+    ocr: bool = Field(True, description="OCR PDFs without a text layer (tesseract, Spanish).")
+    warc: bool = Field(True, description="Archive every response in WARC files (evidence).")
+    warc_max_bytes: int = Field(
+        1024**3, gt=0, description="Start a new WARC file when one grows past this size."
+    )
+    near_duplicate_threshold: float = Field(
+        0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes two documents "
+        "one near-duplicate cluster."
+    )
+    failing_runs_alert: int = Field(
+        3, ge=1, description="Flag a source after this many failed runs in a row."
+    )
     max_items_per_run: int = Field(0, ge=0, description="Stop a crawl after N items; 0: no limit.")
     crawl_on_start: bool = Field(True, description="`pesquisa run` crawls every source at start.")
 

@@ -7,6 +7,7 @@ is killed resumes where it stopped, without loss and without duplicates.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,49 @@ MIGRATIONS: list[str] = [
     CREATE INDEX links_document ON links(document_id);
     ALTER TABLE crawl_runs ADD COLUMN start_failures INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: issue 3 (crawlers): document metadata, WARC evidence, near-duplicate clusters,
+    #    conditional GET validators, per-URL failures with their reasons
+    """
+    ALTER TABLE documents ADD COLUMN section TEXT;
+    ALTER TABLE documents ADD COLUMN content_type TEXT NOT NULL DEFAULT 'text/html';
+    ALTER TABLE documents ADD COLUMN language_flagged INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN extra TEXT;
+    ALTER TABLE documents ADD COLUMN duplicate_of TEXT;
+    ALTER TABLE documents ADD COLUMN warc_file TEXT;
+    ALTER TABLE documents ADD COLUMN warc_offset INTEGER;
+    ALTER TABLE documents ADD COLUMN warc_length INTEGER;
+    ALTER TABLE documents ADD COLUMN warc_digest TEXT;
+    CREATE INDEX documents_hash ON documents(content_hash);
+    CREATE INDEX documents_duplicate ON documents(duplicate_of);
+    CREATE TABLE near_dup_bands (
+        band        INTEGER NOT NULL,
+        bucket      INTEGER NOT NULL,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        PRIMARY KEY (band, bucket, document_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX near_dup_bands_document ON near_dup_bands(document_id);
+    CREATE TABLE near_dup_signatures (
+        document_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        signature   BLOB NOT NULL
+    );
+    CREATE TABLE http_validators (
+        url           TEXT PRIMARY KEY,
+        etag          TEXT,
+        last_modified TEXT,
+        checked_at    TEXT NOT NULL
+    );
+    CREATE TABLE crawl_failures (
+        id      INTEGER PRIMARY KEY,
+        run_id  INTEGER NOT NULL REFERENCES crawl_runs(id) ON DELETE CASCADE,
+        source  TEXT NOT NULL,
+        url     TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        at      TEXT NOT NULL
+    );
+    CREATE INDEX crawl_failures_run ON crawl_failures(run_id);
+    ALTER TABLE crawl_runs ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE crawl_runs ADD COLUMN not_modified INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -108,6 +152,22 @@ class NewDocument:
     published: str | None = None
     language: str | None = None
     author: str | None = None
+    section: str | None = None
+    content_type: str = "text/html"
+    language_flagged: bool = False  # not in the source's language: kept, but flagged
+    extra: dict[str, Any] | None = None  # kind-specific facts (a ruling's case number...)
+    warc: WarcPointer | None = None  # where the response it came from is archived
+
+
+@dataclass(frozen=True)
+class WarcPointer:
+    """One WARC record: file (relative to the data dir), byte offset and length of the
+    (gzipped) record, and the SHA-256 of the HTTP payload, as `sha256:<hex>`."""
+
+    file: str
+    offset: int
+    length: int
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -125,14 +185,44 @@ class Document:
     author: str | None
     status: str
     error: str | None
+    section: str | None = None
+    content_type: str = "text/html"
+    language_flagged: bool = False
+    extra: dict[str, Any] | None = None
+    duplicate_of: str | None = None
+    warc: WarcPointer | None = None
+
+    @property
+    def cluster(self) -> str:
+        """The near-duplicate cluster: the primary document's id (its own when primary)."""
+        return self.duplicate_of or self.id
 
     def export(self) -> dict[str, Any]:
         return {
             "id": self.id, "url": self.url, "canonical_url": self.canonical_url,
             "source": self.source, "title": self.title, "published": self.published,
-            "fetched_at": self.fetched_at, "language": self.language, "author": self.author,
-            "content_hash": self.content_hash, "status": self.status, "text": self.text,
+            "fetched_at": self.fetched_at, "language": self.language,
+            "language_flagged": self.language_flagged, "author": self.author,
+            "section": self.section, "content_type": self.content_type,
+            "duplicate_of": self.duplicate_of, "content_hash": self.content_hash,
+            "warc": None if self.warc is None else {
+                "file": self.warc.file, "offset": self.warc.offset, "length": self.warc.length,
+                "digest": self.warc.digest,
+            },
+            "extra": self.extra, "status": self.status, "text": self.text,
         }
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Document:
+        data = dict(row)
+        file, offset, length, digest = (
+            data.pop(key) for key in ("warc_file", "warc_offset", "warc_length", "warc_digest")
+        )
+        pointer = None if file is None else WarcPointer(file, int(offset), int(length), digest)
+        extra = data.pop("extra")
+        data["extra"] = json.loads(extra) if extra else None
+        data["language_flagged"] = bool(data["language_flagged"])
+        return cls(**data, warc=pointer)
 
 
 @dataclass(frozen=True)
@@ -155,12 +245,15 @@ class RunCounts:
     seen: int = 0
     failures: int = 0
     start_failures: int = 0
+    duplicates: int = 0  # new documents that joined a near-duplicate cluster
+    not_modified: int = 0  # feeds, sitemaps and listing pages answered 304
     last_error: str | None = None
 
 
 _DOC_COLUMNS = (
     "id, url, canonical_url, source, title, published, fetched_at, text, content_hash, "
-    "language, author, status, error"
+    "language, author, status, error, section, content_type, language_flagged, extra, "
+    "duplicate_of, warc_file, warc_offset, warc_length, warc_digest"
 )
 
 
@@ -249,21 +342,31 @@ class Store:
         ).fetchone()
         if row is not None and row["content_hash"] == digest:
             return "seen"
+        warc = doc.warc
         values = (
             doc.id, doc.url, doc.canonical_url, doc.source, doc.title, doc.published, stamp,
-            doc.text, digest, doc.language, doc.author, FETCHED, stamp,
+            doc.text, digest, doc.language, doc.author, FETCHED, stamp, doc.section,
+            doc.content_type, int(doc.language_flagged),
+            json.dumps(doc.extra, ensure_ascii=False) if doc.extra else None,
+            warc.file if warc else None, warc.offset if warc else None,
+            warc.length if warc else None, warc.digest if warc else None,
         )
         self.db.execute(
             """
             INSERT INTO documents (id, url, canonical_url, source, title, published, fetched_at,
-                text, content_hash, language, author, status, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                text, content_hash, language, author, status, updated_at, section, content_type,
+                language_flagged, extra, warc_file, warc_offset, warc_length, warc_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET
                 url = excluded.url, title = excluded.title, published = excluded.published,
                 fetched_at = excluded.fetched_at, text = excluded.text,
                 content_hash = excluded.content_hash, language = excluded.language,
                 author = excluded.author, status = 'fetched', error = NULL,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at, section = excluded.section,
+                content_type = excluded.content_type,
+                language_flagged = excluded.language_flagged, extra = excluded.extra,
+                warc_file = excluded.warc_file, warc_offset = excluded.warc_offset,
+                warc_length = excluded.warc_length, warc_digest = excluded.warc_digest
             """,
             values,
         )
@@ -275,7 +378,7 @@ class Store:
         ).fetchone()
         if row is None:
             raise NotFound("E603", id=doc_id)
-        return Document(**dict(row))
+        return Document.from_row(row)
 
     def pending(self, status: str, limit: int) -> list[Document]:
         rows = self.db.execute(
@@ -283,7 +386,7 @@ class Store:
             "ORDER BY fetched_at, id LIMIT ?",
             (status, limit),
         ).fetchall()
-        return [Document(**dict(row)) for row in rows]
+        return [Document.from_row(row) for row in rows]
 
     def iter_documents(self, batch: int = 500) -> Iterator[Document]:
         """Every document in id order, read in batches so memory stays flat."""
@@ -296,7 +399,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield Document(**dict(row))
+                yield Document.from_row(row)
             last = rows[-1]["id"]
 
     def counts(self) -> dict[str, int]:
@@ -388,9 +491,41 @@ class Store:
     def finish_run(self, run_id: int, counts: RunCounts) -> None:
         self.db.execute(
             """UPDATE crawl_runs SET finished_at = ?, fetched = ?, new = ?, updated = ?, seen = ?,
-               failures = ?, start_failures = ?, last_error = ? WHERE id = ?""",
+               failures = ?, start_failures = ?, duplicates = ?, not_modified = ?,
+               last_error = ? WHERE id = ?""",
             (now_iso(), counts.fetched, counts.new, counts.updated, counts.seen, counts.failures,
-             counts.start_failures, counts.last_error, run_id),
+             counts.start_failures, counts.duplicates, counts.not_modified, counts.last_error,
+             run_id),
+        )
+
+    def record_failure(self, run_id: int, source: str, url: str, reason: str) -> None:
+        """One URL of a run that could not be stored, with the reason (HTTP 500, soft block...)."""
+        self.db.execute(
+            "INSERT INTO crawl_failures (run_id, source, url, reason, at) VALUES (?, ?, ?, ?, ?)",
+            (run_id, source, url, reason, now_iso()),
+        )
+
+    def failures(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT url, reason, at FROM crawl_failures WHERE run_id = ? ORDER BY id", (run_id,)
+        )
+        return [dict(row) for row in rows]
+
+    # -- conditional GET ----------------------------------------------------------------------
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """The ETag and Last-Modified last seen for a URL (feeds, sitemaps, listing pages)."""
+        row = self.db.execute(
+            "SELECT etag, last_modified FROM http_validators WHERE url = ?", (url,)
+        ).fetchone()
+        return (row["etag"], row["last_modified"]) if row else (None, None)
+
+    def save_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO http_validators (url, etag, last_modified, checked_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
+            "last_modified = excluded.last_modified, checked_at = excluded.checked_at",
+            (url, etag, last_modified, now_iso()),
         )
 
     def runs(self, run_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -43,7 +43,9 @@ class StorePipeline:
             NewDocument(
                 id=doc_id, url=item.url, canonical_url=item.canonical_url, source=item.source,
                 title=item.title, text=item.text, published=item.published,
-                language=item.language, author=item.author,
+                language=item.language, author=item.author, section=item.section,
+                content_type=item.content_type, language_flagged=item.language_flagged,
+                extra=item.extra or None, warc=item.warc,
             )
         )
         self.store.remember_link(document_id(item.link), item.link, doc_id)

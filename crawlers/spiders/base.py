@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from pesquisa.sources import Source
 from pesquisa.store import Store
 
 START = "pesquisa_start"  # request meta: the start URL a feed or sitemap request comes from
+WARC = "pesquisa_warc"  # response meta: the WarcPointer of the archived response
 WEB_SCHEMES = ("http", "https")
 
 
@@ -39,9 +41,12 @@ class SourceSpider(scrapy.Spider):
 
     kind = ""
 
-    def __init__(self, source: Source, store_path: str, **kwargs: Any) -> None:
+    def __init__(
+        self, source: Source, store_path: str, since: date | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(name=source.id, **kwargs)
         self.source = source
+        self.since = since  # backfill: reach back to this day where the source allows
         self.allowed_domains = list(source.hosts)
         self.store_path = store_path
         self._store: Store | None = None
@@ -81,19 +86,24 @@ class SourceSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         if isinstance(failure.value, HttpError):  # a subclass of IgnoreRequest, but a failure
-            self.note_failure(f"HTTP {failure.value.response.status} ({url})")
+            self.note_failure(f"HTTP {failure.value.response.status}", url)
             return
         if failure.check(IgnoreRequest):  # skipped on purpose: robots.txt, another host
             self.crawler.stats.inc_value("pesquisa/ignored")
             self.logger.info("skipped %s: %s", url, failure.getErrorMessage())
             return
         reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
-        self.note_failure(f"{reason} ({url})")
+        self.note_failure(reason, url)
 
-    def note_failure(self, reason: str) -> None:
-        self.crawler.stats.inc_value("pesquisa/failures")
-        self.crawler.stats.set_value("pesquisa/last_error", reason)
-        self.logger.warning("failed: %s", reason)
+    def note_failure(self, reason: str, url: str = "") -> None:
+        """Count a failure, keep it as the run's last error, and record it with its URL."""
+        stats = self.crawler.stats
+        stats.inc_value("pesquisa/failures")
+        stats.set_value("pesquisa/last_error", f"{reason} ({url})" if url else reason)
+        self.logger.warning("failed: %s %s", reason, url)
+        run_id = stats.get_value("pesquisa/run_id")
+        if run_id:
+            self.store.record_failure(int(run_id), self.source.id, url or "-", reason)
 
     def start_worked(self, response: Response) -> None:
         """A start URL led to a list of articles (a parsed feed or a sitemap urlset, directly
@@ -129,7 +139,7 @@ class SourceSpider(scrapy.Spider):
                 link, self.parse_article, cb_kwargs={"published": published, "link": link}
             )
         except ValueError as exc:  # malformed (bad port, no scheme) or not a web link
-            self.note_failure(f"bad link {link!r}: {exc}")
+            self.note_failure(f"bad link: {exc}", link)
             return None
 
     # -- articles ----------------------------------------------------------------------------
@@ -158,4 +168,5 @@ class SourceSpider(scrapy.Spider):
             published=found.published,
             language=found.language or self.source.language,
             author=found.author,
+            warc=response.meta.get(WARC),
         )

@@ -36,8 +36,8 @@ class FeedSpider(SourceSpider):
         })
         if not parsed.entries and (parsed.bozo or not parsed.version):  # an empty feed is fine
             problem = parsed.get("bozo_exception")
-            reason = f"not a feed: {response.url}" + (f" ({problem})" if problem else "")
-            self.note_failure(reason)
+            reason = "not a feed" + (f" ({problem})" if problem else "")
+            self.note_failure(reason, response.url)
             return
         self.start_worked(response)
         for entry in parsed.entries:

@@ -42,7 +42,7 @@ class SitemapSpider(SourceSpider):
                 try:
                     yield self.follow(response, url, self.parse_sitemap)
                 except ValueError:
-                    self.note_failure(f"malformed sitemap link: {url!r}")
+                    self.note_failure("malformed sitemap link", url)
             return
         body = self._body(response)
         try:
@@ -54,7 +54,7 @@ class SitemapSpider(SourceSpider):
             root = None
         kind = _local(root.tag) if root is not None else None
         if root is None or kind not in ("sitemapindex", "urlset"):
-            self.note_failure(f"not a sitemap: {response.url}")
+            self.note_failure("not a sitemap", response.url)
             return
         if kind == "urlset":
             self.start_worked(response)
@@ -66,7 +66,7 @@ class SitemapSpider(SourceSpider):
                 try:
                     yield self.follow(response, response.urljoin(loc), self.parse_sitemap)
                 except ValueError:
-                    self.note_failure(f"malformed sitemap link: {loc!r}")
+                    self.note_failure("malformed sitemap link", loc)
                 continue
             published = entry.findtext(f"{{{NEWS_NS}}}news/{{{NEWS_NS}}}publication_date")
             request = self.article_request(response.urljoin(loc), to_iso(published))
