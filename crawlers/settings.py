@@ -23,10 +23,19 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_host,
         "CONCURRENT_REQUESTS": 16,
         "DOWNLOAD_TIMEOUT": crawl.timeout,
-        "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        # A backstop: SizeLimit applies max_page_bytes to pages and max_pdf_bytes to PDFs.
+        "DOWNLOAD_MAXSIZE": max(crawl.max_page_bytes, crawl.max_pdf_bytes),
+        "PESQUISA_MAX_PAGE_BYTES": crawl.max_page_bytes,
+        "PESQUISA_MAX_PDF_BYTES": crawl.max_pdf_bytes,  # per PDF request (download_maxsize)
+        "PESQUISA_OCR": crawl.ocr,
+        "PESQUISA_OCR_MAX_PAGES": crawl.ocr_max_pages,
+        "PESQUISA_OCR_MAX_SECONDS": crawl.ocr_max_seconds,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": crawl.retries,
         "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        "PESQUISA_RETRY_BACKOFF": crawl.retry_backoff,
+        "PESQUISA_RETRY_BACKOFF_MAX": crawl.retry_backoff_max,
+        "PESQUISA_SOFT_BLOCK_MAX_CHARS": crawl.soft_block_max_chars,
         "CLOSESPIDER_ITEMCOUNT": crawl.max_items_per_run,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -34,8 +43,22 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "ITEM_PIPELINES": {"crawlers.pipelines.store.StorePipeline": 500},
         # Ours, by the order Scrapy calls process_request (process_response runs backwards).
         "DOWNLOADER_MIDDLEWARES": {
+            # Before the offsite filter, so a redirect to 169.254.169.254 is a failure, not a skip.
+            "crawlers.middlewares.private_hosts.PrivateHostGuard": 40,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawlers.middlewares.retry.BackoffRetry": 550,
+            "crawlers.middlewares.soft_block.SoftBlockDetector": 560,
+            "crawlers.middlewares.conditional.ConditionalGet": 570,
+            "crawlers.middlewares.redirect_guard.RedirectGuard": 610,
+            "crawlers.middlewares.size_limit.SizeLimit": 620,
+            # Last before the downloader: raw responses, every redirect hop and retry.
+            "crawlers.middlewares.warc.WarcArchive": 950,
         },
         # The web only: no file:, data:, s3: or ftp: download handlers at all.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
         "PESQUISA_STORE_PATH": str(settings.store_path),
+        "PESQUISA_NEAR_DUPLICATE_THRESHOLD": crawl.near_duplicate_threshold,
+        "PESQUISA_DATA_DIR": str(settings.data_dir),
+        "PESQUISA_WARC": crawl.warc,
+        "PESQUISA_WARC_MAX_BYTES": crawl.warc_max_bytes,
     }

@@ -21,6 +21,7 @@ class IndexDocument:
     published: str | None
     language: str | None = None
     entities: Sequence[dict[str, str]] = ()
+    cluster: str = ""  # near-duplicate cluster: the primary's id; empty means its own id
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,13 @@ class Hit:
     source: str
     snippet: str
     score: float | None = None
+    duplicates: int = 0  # other members of its near-duplicate cluster that matched too
 
 
 @dataclass
 class SearchResult:
+    """Near-duplicates collapsed: one hit per cluster, and `total` counts clusters."""
+
     total: int
     hits: list[Hit] = field(default_factory=list)
 

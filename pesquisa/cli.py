@@ -15,12 +15,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
+from pesquisa.lima import LIMA
 from pesquisa.logs import log_traceback, setup_logging
 from pesquisa.settings import Settings, load_settings, load_settings_from
 from pesquisa.sources import load_source_file, load_sources, select, source_files
@@ -53,18 +55,35 @@ def cli(ctx: click.Context, config: Path | None, **flags: Any) -> None:
 # -- crawl and process ---------------------------------------------------------------------
 
 
+def _since(value: str | None) -> date | None:
+    """--since YYYY-MM-DD: a day in the past (Lima), or one line saying what is wrong."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        reason = f"expected a date YYYY-MM-DD, got {value!r}"
+        raise FixInput("E703", name="--since", reason=reason) from None
+    if day > datetime.now(LIMA).date():
+        raise FixInput("E703", name="--since", reason=f"{value} is in the future")
+    return day
+
+
 @cli.command()
 @click.argument("source_ids", nargs=-1)
+@click.option("--since", "since_text", metavar="YYYY-MM-DD", help="Backfill: page listing, "
+              "bulletin and api sources back to this day (feeds and sitemaps have no past).")
 @click.pass_context
-def crawl(ctx: click.Context, source_ids: tuple[str, ...]) -> None:
+def crawl(ctx: click.Context, source_ids: tuple[str, ...], since_text: str | None) -> None:
     """Crawl now: the named sources, or every enabled one."""
     from crawlers.runner import crawl as run_crawl
 
+    since = _since(since_text)
     settings = _settings(ctx)
     chosen = select(load_sources(settings.sources), source_ids)
     if not chosen:
         raise FixInput("E206", path=settings.sources)
-    runs = run_crawl(settings, chosen)
+    runs = run_crawl(settings, chosen, since=since)
     rows = [
         [sid, str(r.get("fetched", 0)), str(r.get("new", 0)), str(r.get("updated", 0)),
          str(r.get("seen", 0)), str(r.get("failures", 0))]
@@ -284,6 +303,46 @@ def _write_atomically(path: Path, lines: Iterable[str]) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
+# -- archive (evidence) --------------------------------------------------------------------
+
+
+@cli.group()
+def archive() -> None:
+    """The archived responses (WARC files) documents were extracted from."""
+
+
+@archive.command("show")
+@click.argument("doc_id")
+@click.option("--headers", "only_headers", is_flag=True,
+              help="Print the status line and headers only.")
+@click.option("--raw", is_flag=True,
+              help="Write the body exactly as received (maybe gzip or br encoded), nothing else.")
+@click.pass_context
+def archive_show(ctx: click.Context, doc_id: str, only_headers: bool, raw: bool) -> None:
+    """Print a document's archived response: status line, headers and decoded body.
+
+    Its SHA-256 digest is checked first; where and when it was captured goes to stderr."""
+    from pesquisa.archive import read_archived
+    from pesquisa.store import Store
+
+    settings = _settings(ctx)
+    if not settings.store_path.exists():
+        raise NotFound("E604", path=settings.store_path)
+    with Store(settings.store_path, read_only=True) as store:
+        doc = store.get(doc_id)
+    copy = read_archived(settings.data_dir, doc)
+    where = f" · {doc.warc.file} @ {doc.warc.offset}" if doc.warc else ""
+    click.echo(f"captured {copy.captured} · {copy.url} · {copy.digest}{where}", err=True)
+    out = sys.stdout.buffer
+    if raw:
+        out.write(copy.payload)
+    elif only_headers:
+        out.write(copy.head().encode("latin-1"))
+    else:
+        out.write(copy.head().encode("latin-1") + b"\r\n" + copy.body)
+    out.flush()
+
+
 # -- sources -------------------------------------------------------------------------------
 
 
@@ -324,6 +383,40 @@ def sources_check(ctx: click.Context, files: tuple[Path, ...]) -> None:
     if bad:
         raise click.exceptions.Exit(2)
     click.echo(f"{len(paths)} source files are valid")
+
+
+@sources.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per source.")
+@click.pass_context
+def sources_status(ctx: click.Context, as_json: bool) -> None:
+    """Each source's last crawl run and its streak of failed runs (! = flagged)."""
+    from pesquisa.health import duration_text, lima_time, sources_health
+
+    settings = _settings(ctx)
+    configured = load_sources(settings.sources)
+    if not settings.store_path.exists():
+        raise NotFound("E604", path=settings.store_path)
+    report = sources_health(settings, configured)
+    if as_json:
+        click.echo(json.dumps([h.to_json() for h in report], ensure_ascii=False))
+        return
+    rows = []
+    for h in report:
+        run = h.last_run or {}
+        error = str(run.get("last_error") or "")
+        rows.append([
+            ("! " if h.flagged else "  ") + h.source, h.kind, lima_time(run.get("started_at")),
+            "running" if h.state == "running" else duration_text(run.get("duration")),
+            *(str(run.get(key, "-")) for key in ("fetched", "new", "seen", "duplicates",
+                                                  "failures")),
+            str(h.streak), error if len(error) <= 60 else error[:59] + "…",
+        ])
+    _table(["  source", "kind", "last start (Lima)", "duration", "fetched", "new", "seen",
+            "dup", "fail", "streak", "last error"], rows)
+    flagged = [h.source for h in report if h.flagged]
+    if flagged:
+        threshold = settings.crawl.failing_runs_alert
+        click.echo(f"! {len(flagged)} failing {threshold}+ runs in a row: {', '.join(flagged)}")
 
 
 # -- demo ----------------------------------------------------------------------------------

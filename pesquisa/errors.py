@@ -39,6 +39,11 @@ MESSAGES: dict[str, str] = {
     "E604": "no store at {path} yet: run `pesquisa crawl` first (or check --data-dir)",
     "E605": "the store at {path} is busy, try again: {reason}",
     "E606": "another process is already processing {path}; try again when it is done",
+    "E607": "no archived copy of document {id} (crawled with WARC archiving off?)",
+    "E608": "the archived copy of document {id} is missing: {file}",
+    "E609": "cannot read the archived copy of document {id} in {file} at {offset}: {reason}",
+    "E610": "the archived copy of document {id} fails its digest check (stored {expected}, "
+    "found {found}): the WARC file {file} was altered or damaged",
     # CLI / usage: E7xx
     "E701": "cannot write {path}: {reason}",
     "E702": "port {port} on {host} is already in use",

@@ -47,6 +47,10 @@ class CrawlSettings(_Section):
         80, ge=0, description="A 200 HTML page with less visible text is a soft block."
     )
     ocr: bool = Field(True, description="OCR PDFs without a text layer (tesseract, Spanish).")
+    ocr_max_pages: int = Field(30, ge=1, description="OCR at most this many pages of a PDF.")
+    ocr_max_seconds: float = Field(
+        180.0, gt=0, description="Stop OCR of one PDF after this many seconds (pages so far)."
+    )
     warc: bool = Field(True, description="Archive every response in WARC files (evidence).")
     warc_max_bytes: int = Field(
         1024**3, gt=0, description="Start a new WARC file when one grows past this size."

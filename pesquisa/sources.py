@@ -20,6 +20,7 @@ from pydantic import (
 
 from pesquisa.errors import FixInput
 from pesquisa.lima import LIMA
+from pesquisa.source_fields import validate_kind_fields
 
 SourceKind = Literal["feed", "sitemap", "listing", "bulletin", "api"]
 
@@ -85,11 +86,13 @@ def parse_source(data: Any, path: Path) -> Source:
     if not isinstance(data, dict):
         raise FixInput("E203", path=path, field="(file)", reason="expected a mapping of fields")
     try:
-        return Source.model_validate({**data, "path": path})
+        source = Source.model_validate({**data, "path": path})
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "(file)"
         raise FixInput("E203", path=path, field=field, reason=error["msg"]) from None
+    validate_kind_fields(source.kind, source.model_extra, path)  # listing, bulletin, api
+    return source
 
 
 def load_source_file(path: Path) -> Source:

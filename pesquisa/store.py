@@ -260,8 +260,11 @@ _DOC_COLUMNS = (
 class Store:
     """One connection to the store. Use one Store per thread; SQLite WAL handles the rest."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_only: bool = False, near_duplicate_threshold: float = 0.8
+    ) -> None:
         self.path = path
+        self.near_duplicate_threshold = near_duplicate_threshold  # see pesquisa/dedup.py
         try:
             self.db = connect(path, read_only=read_only)
             self.db.row_factory = sqlite3.Row
@@ -333,9 +336,25 @@ class Store:
         """Insert or update a crawled document; returns 'new', 'updated' or 'seen'.
 
         An unchanged page (same content hash) is left alone; a changed one goes back to the
-        queue so NLP and the index see the new text.
+        queue so NLP and the index see the new text. A new or changed one joins its
+        near-duplicate cluster in the same transaction (pesquisa/dedup.py).
         """
+        # datasketch (and scipy) load in half a second: only the commands that save pay it
+        from pesquisa.dedup import NearDuplicates
+
         digest = content_hash(doc.title + "\n" + doc.text)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            outcome = self._save_document(doc, digest)
+            if outcome != "seen":
+                NearDuplicates(self.db, self.near_duplicate_threshold).assign(doc.id)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return outcome
+
+    def _save_document(self, doc: NewDocument, digest: str) -> str:
         stamp = now_iso()
         row = self.db.execute(
             "SELECT content_hash FROM documents WHERE id = ?", (doc.id,)
@@ -413,12 +432,23 @@ class Store:
         )
 
     def mark_indexed(self, docs: Sequence[Document]) -> None:
-        """Mark documents indexed, unless a re-crawl changed them meanwhile (they stay queued)."""
+        """Mark documents indexed, unless a re-crawl changed them meanwhile, or their cluster
+        (they stay queued)."""
         self.db.executemany(
             "UPDATE documents SET status = ?, updated_at = ? "
-            "WHERE id = ? AND content_hash = ? AND status = ?",
-            [(INDEXED, now_iso(), doc.id, doc.content_hash, ANNOTATED) for doc in docs],
+            "WHERE id = ? AND content_hash = ? AND status = ? AND duplicate_of IS ?",
+            [(INDEXED, now_iso(), doc.id, doc.content_hash, ANNOTATED, doc.duplicate_of)
+             for doc in docs],
         )
+
+    def in_cluster(self, doc_id: str) -> bool:
+        """Whether a document has near-duplicates: it points to a primary, or is one."""
+        row = self.db.execute(
+            "SELECT 1 FROM documents WHERE id = ? AND duplicate_of IS NOT NULL "
+            "UNION ALL SELECT 1 FROM documents WHERE duplicate_of = ? LIMIT 1",
+            (doc_id, doc_id),
+        ).fetchone()
+        return row is not None
 
     # -- annotations ------------------------------------------------------------------------
 
@@ -541,3 +571,16 @@ class Store:
             (source, since),
         ).fetchone()
         return dict(row) if row else None
+
+    def iter_runs(self, source: str, page: int = 50) -> Iterator[dict[str, Any]]:
+        """A source's runs, newest first, read a page at a time (callers usually stop early)."""
+        query = ("SELECT * FROM crawl_runs WHERE source = ? {} "
+                 "ORDER BY started_at DESC, id DESC LIMIT ?")
+        rows = self.db.execute(query.format(""), (source, page)).fetchall()
+        while rows:
+            yield from (dict(row) for row in rows)
+            last = rows[-1]
+            rows = self.db.execute(
+                query.format("AND (started_at, id) < (?, ?)"),
+                (source, last["started_at"], last["id"], page),
+            ).fetchall()

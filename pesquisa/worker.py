@@ -133,6 +133,7 @@ class Worker:
             IndexDocument(
                 id=doc.id, url=doc.url, source=doc.source, title=doc.title, text=doc.text,
                 published=doc.published, language=doc.language, entities=entities[doc.id],
+                cluster=doc.cluster,
             )
             for doc in docs
         ])

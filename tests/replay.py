@@ -15,6 +15,9 @@ serves (written to mirror its structure: feed format, selectors, date format, pa
         author: "..."                                     # optional
         section: "..."                                    # optional
 
+Sources whose URLs hold date placeholders ({since:%Y%m%d}, {day}, {month}) name their pages
+with the same placeholders; they stand for the URLs of any day of the last two months.
+
 `replay()` builds the spider as the runner does, runs its start requests and every callback
 on the recorded responses (following the requests they yield), and returns the items and the
 URLs it asked for that the fixture does not hold.
@@ -26,6 +29,7 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ from scrapy.utils.test import get_crawler
 
 from crawlers.items import ArticleItem
 from crawlers.runner import SPIDERS
+from crawlers.spiders.paging import expand_url, today_in_lima
 from pesquisa.sources import Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
@@ -60,9 +65,22 @@ def load_fixture(source_id: str) -> tuple[dict[str, Page], list[dict[str, Any]]]
     pages = {
         url: Page((folder / spec["file"]).read_bytes(), spec.get("type", "text/html"),
                   int(spec.get("status", 200)))
-        for url, spec in manifest["pages"].items()
+        for template, spec in manifest["pages"].items()
+        for url in _dated_urls(template)
     }
     return pages, list(manifest.get("expect", []))
+
+
+def _dated_urls(template: str) -> list[str]:
+    """A fixture URL as the spider asks for it today. Sources whose URLs hold {since},
+    {today}, {day} or {month} (see crawlers/spiders/paging.py) ask for URLs that move with
+    the calendar; the fixture names them with the same placeholders, and each one stands for
+    every URL a spider could ask for today with a look-back of up to 62 days."""
+    if "{" not in template:
+        return [template]
+    today = today_in_lima()
+    urls = (expand_url(template, today - timedelta(days=n), today) for n in range(63))
+    return list(dict.fromkeys(url.replace("{page}", "") for batch in urls for url in batch))
 
 
 def _response(request: Request, page: Page) -> Response:

@@ -55,7 +55,8 @@ def test_search_json(client: TestClient) -> None:
     assert data["total"] == 1
     (hit,) = data["hits"]
     assert hit["id"] == document_id(URL) and hit["url"] == URL
-    assert set(hit) == {"id", "url", "title", "published", "source", "snippet"}
+    assert set(hit) == {"id", "url", "title", "published", "source", "snippet", "duplicates"}
+    assert hit["duplicates"] == 0
     assert "<mark>" in hit["snippet"]
     assert "<b>" not in hit["snippet"]  # page text is escaped; only our <mark> is HTML
 

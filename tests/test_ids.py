@@ -22,6 +22,51 @@ def test_canonical_url(url: str, expected: str) -> None:
     assert canonical_url(url) == expected
 
 
+AMP_ORIGINAL = "https://elcomercio.pe/politica/fiscalia-allana-noticia"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "https://elcomercio.pe/politica/fiscalia-allana-noticia/amp/",
+        "https://elcomercio.pe/politica/fiscalia-allana-noticia/amp",
+        "https://elcomercio.pe/amp/politica/fiscalia-allana-noticia",
+        "https://elcomercio.pe/AMP/politica/fiscalia-allana-noticia/",
+        "https://amp.elcomercio.pe/politica/fiscalia-allana-noticia",
+        "https://elcomercio.pe/politica/fiscalia-allana-noticia?outputType=amp",
+        "https://elcomercio.pe/politica/fiscalia-allana-noticia?amp=1",
+        "https://elcomercio.pe/politica/fiscalia-allana-noticia?amp",
+        "https://elcomercio.pe/politica/fiscalia-allana-noticia.amp",
+        "https://amp.elcomercio.pe/amp/politica/fiscalia-allana-noticia/amp/?amp=true&utm_source=x",
+    ],
+)
+def test_amp_variants_share_the_original_id(variant: str) -> None:
+    assert canonical_url(variant) == AMP_ORIGINAL
+    assert document_id(variant) == document_id(AMP_ORIGINAL)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://andina.pe/noticia-123.amp.html", "https://andina.pe/noticia-123.html"),
+        # words that contain "amp", or an `amp` that is the whole path or a value, are not AMP
+        ("https://rpp.pe/politica/campana-amparo", "https://rpp.pe/politica/campana-amparo"),
+        ("https://rpp.pe/politica/amparo/nota", "https://rpp.pe/politica/amparo/nota"),
+        ("https://rpp.pe/amp", "https://rpp.pe/amp"),
+        ("https://rpp.pe/temas/amp/nota", "https://rpp.pe/temas/amp/nota"),
+        ("https://rpp.pe/buscar?q=amp", "https://rpp.pe/buscar?q=amp"),
+        ("https://rpp.pe/a?amp=0", "https://rpp.pe/a?amp=0"),
+        ("https://rpp.pe/archivo.ampliado", "https://rpp.pe/archivo.ampliado"),
+        ("https://rpp.pe/.amp", "https://rpp.pe/.amp"),
+        ("https://amp.pe/nota", "https://amp.pe/nota"),
+        ("https://campo.amp.pe/nota", "https://campo.amp.pe/nota"),
+        ("http://127.0.0.1:8765/amp/x", "http://127.0.0.1:8765/x"),
+    ],
+)
+def test_amp_markers_only(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
 def test_document_id_is_sha256_of_the_canonical_url() -> None:
     import hashlib
 

@@ -118,7 +118,8 @@ def test_snippets_are_escaped_and_marked(index: SqliteIndex) -> None:
 def test_json_shape(index: SqliteIndex) -> None:
     data = index.search("pataz").to_json()
     assert data["total"] == 1
-    assert set(data["hits"][0]) == {"id", "url", "title", "published", "source", "snippet"}
+    assert set(data["hits"][0]) == {"id", "url", "title", "published", "source", "snippet",
+                                     "duplicates"}
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ class StorePipeline:
 
     def __init__(self, crawler: Crawler, store_path: Path) -> None:
         self.crawler = crawler
-        self.store = Store(store_path)
+        threshold = crawler.settings.getfloat("PESQUISA_NEAR_DUPLICATE_THRESHOLD", 0.8)
+        self.store = Store(store_path, near_duplicate_threshold=threshold)
         self.counts = RunCounts()
         self.run_id = 0
 
@@ -50,6 +51,8 @@ class StorePipeline:
         )
         self.store.remember_link(document_id(item.link), item.link, doc_id)
         setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+        if outcome == "new" and self.store.in_cluster(doc_id):
+            self.counts.duplicates += 1
         return item
 
     def close_spider(self) -> None:
@@ -57,6 +60,7 @@ class StorePipeline:
         self.counts.fetched = int(stats.get_value("downloader/response_count", 0))
         self.counts.seen += int(stats.get_value("pesquisa/skipped_seen", 0))
         self.counts.failures = int(stats.get_value("pesquisa/failures", 0))
+        self.counts.not_modified = int(stats.get_value("pesquisa/not_modified", 0))
         self.counts.last_error = stats.get_value("pesquisa/last_error")
         spider = self.crawler.spider
         if isinstance(spider, SourceSpider):

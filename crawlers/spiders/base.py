@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -14,15 +15,42 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawlers.extract import extract
+from crawlers.extract import extract, language_of, to_iso
 from crawlers.items import ArticleItem
+from crawlers.middlewares.refused import Refused
+from crawlers.pdf import OCR_MAX_PAGES, OCR_MAX_SECONDS, PdfText, extract_pdf
 from pesquisa.ids import canonical_url, document_id, strip_tracking
 from pesquisa.sources import Source
 from pesquisa.store import Store
 
 START = "pesquisa_start"  # request meta: the start URL a feed or sitemap request comes from
+# request meta: a feed, sitemap, listing or API page, fetched with conditional GET
+# (crawlers/middlewares/conditional.py); never set it on articles
+CONDITIONAL = "pesquisa_conditional"
 WARC = "pesquisa_warc"  # response meta: the WarcPointer of the archived response
 WEB_SCHEMES = ("http", "https")
+PDF_CONTENT_TYPE = "application/pdf"
+# PDF metadata titles that name a file or a tool, not the document.
+_JUNK_PDF_TITLE = re.compile(
+    r"^(microsoft\s+\w+\s*-|untitled|sin\s+t[íi]tulo|documento\d*$)|\.(docx?|pdf|odt|xlsx?)$",
+    re.IGNORECASE,
+)
+
+
+def is_pdf_response(response: Response) -> bool:
+    """Served as a PDF, or a PDF whatever its Content-Type says (the %PDF- magic)."""
+    kind = (response.headers.get("Content-Type") or b"").split(b";")[0].strip().lower()
+    return kind in (b"application/pdf", b"application/x-pdf") or response.body[:5] == b"%PDF-"
+
+
+def pdf_title(hint: str | None, found: PdfText) -> str:
+    """The linking page's title, else the PDF's metadata title, else its first line."""
+    if hint and hint.strip():
+        return " ".join(hint.split())
+    if found.title and len(found.title) >= 4 and not _JUNK_PDF_TITLE.search(found.title):
+        return found.title
+    first = next((line.strip() for line in found.text.splitlines() if line.strip()), "")
+    return first[:200]
 
 
 def same_site_canonical(canonical: str | None, fetched: str) -> str | None:
@@ -70,7 +98,7 @@ class SourceSpider(scrapy.Spider):
     def start_requests_for(self, callback: Any) -> Iterator[Request]:
         for url in self.source.urls:
             self.leads_from.setdefault(url, set()).add(url)
-            yield self.request(url, callback, meta={START: url})
+            yield self.request(url, callback, meta={START: url, CONDITIONAL: True})
 
     def request(self, url: str, callback: Any, **kwargs: Any) -> Request:
         """Every request of ours: web URLs only; failures are counted, the last one kept.
@@ -88,7 +116,10 @@ class SourceSpider(scrapy.Spider):
         if isinstance(failure.value, HttpError):  # a subclass of IgnoreRequest, but a failure
             self.note_failure(f"HTTP {failure.value.response.status}", url)
             return
-        if failure.check(IgnoreRequest):  # skipped on purpose: robots.txt, another host
+        if isinstance(failure.value, Refused):  # private address, too large, soft block...
+            self.note_failure(failure.value.reason, url)
+            return
+        if failure.check(IgnoreRequest):  # skipped on purpose: robots.txt, another host, 304
             self.crawler.stats.inc_value("pesquisa/ignored")
             self.logger.info("skipped %s: %s", url, failure.getErrorMessage())
             return
@@ -122,21 +153,28 @@ class SourceSpider(scrapy.Spider):
 
     def follow(self, response: Response, url: str, callback: Any) -> Request:
         """A request for a feed or sitemap found in another (robots.txt, an index)."""
-        request = self.request(url, callback, meta={START: response.meta.get(START)})
+        request = self.request(
+            url, callback, meta={START: response.meta.get(START), CONDITIONAL: True}
+        )
         self.leads_from.setdefault(request.url, set()).update(self._starts_of(response))
         return request
 
     def start_failures(self) -> int:
         return len(set(self.source.urls) - self.starts_reached)
 
-    def article_request(self, link: str, published: str | None = None) -> Request | None:
-        """A request for an article, or None when the store already has what it leads to."""
+    def article_request(
+        self, link: str, published: str | None = None, author: str | None = None
+    ) -> Request | None:
+        """A request for an article, or None when the store already has what it leads to.
+        `published` and `author` are what the feed or sitemap says (hints)."""
         try:
             if self.store.knows(document_id(link)):
                 self.crawler.stats.inc_value("pesquisa/skipped_seen")
                 return None
             return self.request(
-                link, self.parse_article, cb_kwargs={"published": published, "link": link}
+                link,
+                self.parse_article,
+                cb_kwargs={"published": published, "link": link, "author": author},
             )
         except ValueError as exc:  # malformed (bad port, no scheme) or not a web link
             self.note_failure(f"bad link: {exc}", link)
@@ -145,12 +183,28 @@ class SourceSpider(scrapy.Spider):
     # -- articles ----------------------------------------------------------------------------
 
     def parse_article(
-        self, response: Response, published: str | None = None, link: str | None = None
+        self,
+        response: Response,
+        published: str | None = None,
+        link: str | None = None,
+        author: str | None = None,
+        title: str | None = None,
     ) -> Iterator[Any]:
+        """The article (HTML) or document (PDF) in `response`. `published`, `author` and
+        `title` are hints from the feed, sitemap or listing that linked to it."""
+        if is_pdf_response(response):
+            yield from self.parse_pdf(response, published, link, title)
+            return
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("pesquisa/not_text")
             return
-        found = extract(response.text, response.url, published_hint=published)
+        found = extract(
+            response.text,
+            response.url,
+            published_hint=published,
+            author_hint=author,
+            expected_language=self.source.language,
+        )
         if found is None:
             self.crawler.stats.inc_value("pesquisa/no_article")
             self.logger.info("no article text in %s", response.url)
@@ -168,5 +222,50 @@ class SourceSpider(scrapy.Spider):
             published=found.published,
             language=found.language or self.source.language,
             author=found.author,
+            section=found.section,
+            language_flagged=found.language_flagged,
+            warc=response.meta.get(WARC),
+        )
+
+    def parse_pdf(
+        self,
+        response: Response,
+        published: str | None = None,
+        link: str | None = None,
+        title: str | None = None,
+    ) -> Iterator[Any]:
+        """A PDF: its text layer, or OCR (crawl.ocr) when it has none. OCR runs here, in the
+        crawl's thread, bounded by crawl.ocr_max_pages and crawl.ocr_max_seconds."""
+        settings = self.crawler.settings
+        found = extract_pdf(
+            response.body,
+            ocr=settings.getbool("PESQUISA_OCR", True),
+            max_ocr_pages=settings.getint("PESQUISA_OCR_MAX_PAGES", OCR_MAX_PAGES),
+            max_ocr_seconds=settings.getfloat("PESQUISA_OCR_MAX_SECONDS", OCR_MAX_SECONDS),
+        )
+        if found is None:
+            self.note_failure("unreadable PDF", response.url)
+            return
+        if not found.text.strip():
+            self.note_failure("PDF without text", response.url)
+            return
+        if found.ocr_used:
+            self.crawler.stats.inc_value("pesquisa/ocr")
+        url = strip_tracking(response.url)
+        expected = self.source.language
+        language = language_of(found.text, expected)
+        yield ArticleItem(
+            source=self.source.id,
+            url=url,
+            canonical_url=canonical_url(url),
+            link=link or response.url,
+            title=pdf_title(title, found),
+            text=found.text,
+            published=to_iso(published) or found.created,
+            language=language,
+            author=None,
+            content_type=PDF_CONTENT_TYPE,
+            language_flagged=bool(expected and language and language != expected),
+            extra={"pages": found.pages, "ocr": found.ocr_used},
             warc=response.meta.get(WARC),
         )

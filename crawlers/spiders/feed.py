@@ -44,6 +44,11 @@ class FeedSpider(SourceSpider):
             link = entry.get("link")
             if not link:
                 continue
-            request = self.article_request(response.urljoin(link.strip()), _entry_date(entry))
+            author = entry.get("author")  # dc:creator, or the entry's author name
+            request = self.article_request(
+                response.urljoin(link.strip()),
+                _entry_date(entry),
+                author=author.strip() if isinstance(author, str) and author.strip() else None,
+            )
             if request is not None:
                 yield request

@@ -32,9 +32,11 @@ CREATE TABLE IF NOT EXISTS docs (
     published  TEXT,
     language   TEXT,
     entities   TEXT NOT NULL DEFAULT '[]',
-    indexed_at TEXT NOT NULL
+    indexed_at TEXT NOT NULL,
+    cluster    TEXT  -- the near-duplicate cluster's primary id; NULL: its own id
 );
 CREATE INDEX IF NOT EXISTS docs_source ON docs(source);
+CREATE INDEX IF NOT EXISTS docs_cluster ON docs(cluster);
 CREATE INDEX IF NOT EXISTS docs_published ON docs(published);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
     title, text, content='docs', content_rowid='rowid',
@@ -52,7 +54,7 @@ CREATE TRIGGER IF NOT EXISTS docs_au AFTER UPDATE ON docs BEGIN
     VALUES ('delete', old.rowid, old.title, old.text);
     INSERT INTO docs_fts(rowid, title, text) VALUES (new.rowid, new.title, new.text);
 END;
-PRAGMA user_version = 1
+PRAGMA user_version = 2
 """
 
 
@@ -124,10 +126,24 @@ class SqliteIndex:
             raise NotFound("E505", path=path)
         try:
             self.db = connect(path)
+            self._add_cluster_column()
             self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise RetryLater("E504", reason=f"{path}: {exc}") from None
         self._lock = threading.Lock()  # the API may share one index between threads
+
+    def _add_cluster_column(self) -> None:
+        """An index made before clusters (version 1) gains the column in place: rows, rowids
+        and FTS entries stay; its rows count as their own cluster until indexed again."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(docs)")}
+            if columns and "cluster" not in columns:
+                self.db.execute("ALTER TABLE docs ADD COLUMN cluster TEXT")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -136,7 +152,7 @@ class SqliteIndex:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [
             (d.id, d.url, d.source, d.title, d.text, d.published, d.language,
-             json.dumps(list(d.entities), ensure_ascii=False), stamp)
+             json.dumps(list(d.entities), ensure_ascii=False), stamp, d.cluster or d.id)
             for d in docs
         ]
         with self._lock:
@@ -145,13 +161,13 @@ class SqliteIndex:
                 self.db.executemany(
                     """
                     INSERT INTO docs (id, url, source, title, text, published, language,
-                        entities, indexed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        entities, indexed_at, cluster)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET
                         url = excluded.url, source = excluded.source, title = excluded.title,
                         text = excluded.text, published = excluded.published,
                         language = excluded.language, entities = excluded.entities,
-                        indexed_at = excluded.indexed_at
+                        indexed_at = excluded.indexed_at, cluster = excluded.cluster
                     """,
                     rows,
                 )
@@ -185,26 +201,47 @@ class SqliteIndex:
             condition = f"docs_fts MATCH ? AND {where}"
             params: list[object] = [compiled.match, *compiled.params]
             snippet = f"highlight(docs_fts, 1, '{_OPEN}', '{_CLOSE}')"
+            snippet_source = "docs_fts WHERE docs_fts MATCH ? AND"
+            snippet_params: list[object] = [compiled.match]
             score = f"bm25(docs_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT})"
-            order = "score" if sort == "relevance" else "d.published DESC"
+            order = "score" if sort == "relevance" else "published DESC"
         else:
             source = "docs d"
             condition = where
             params = list(compiled.params)
-            snippet = f"substr(d.text, 1, {SNIPPET_BEFORE + SNIPPET_AFTER})"
+            snippet = f"substr(text, 1, {SNIPPET_BEFORE + SNIPPET_AFTER})"
+            snippet_source, snippet_params = "docs WHERE", []
             score = "NULL"
-            order = "d.published DESC"
+            order = "published DESC"
+        # One hit per near-duplicate cluster: its best member by the same order as the page,
+        # with the number of other members that matched.
+        cluster = "COALESCE(d.cluster, d.id)"
         try:
             with self._lock:
                 total = self.db.execute(
-                    f"SELECT COUNT(*) FROM {source} WHERE {condition}", params
+                    f"SELECT COUNT(DISTINCT {cluster}) FROM {source} WHERE {condition}", params
                 ).fetchone()[0]
                 rows = self.db.execute(
-                    f"""SELECT d.id, d.url, d.title, d.published, d.source, {snippet}, {score}
-                        AS score FROM {source} WHERE {condition}
-                        ORDER BY {order}, d.id LIMIT ? OFFSET ?""",
+                    f"""WITH matched AS (
+                            SELECT d.rowid AS row, d.id, d.url, d.title, d.published, d.source,
+                                {score} AS score, {cluster} AS cluster
+                            FROM {source} WHERE {condition}),
+                        ranked AS (
+                            SELECT *, ROW_NUMBER() OVER (
+                                    PARTITION BY cluster ORDER BY {order}, id) AS place,
+                                COUNT(*) OVER (PARTITION BY cluster) AS members
+                            FROM matched)
+                        SELECT row, id, url, title, published, source, score, members - 1
+                        FROM ranked WHERE place = 1
+                        ORDER BY {order}, id LIMIT ? OFFSET ?""",
                     [*params, limit, offset],
                 ).fetchall()
+                # Snippets for this page only: highlight() reads each document's text.
+                marks = ",".join("?" * len(rows))
+                snippets = dict(self.db.execute(
+                    f"SELECT rowid, {snippet} FROM {snippet_source} rowid IN ({marks})",
+                    [*snippet_params, *(r[0] for r in rows)],
+                ).fetchall()) if rows else {}
         except sqlite3.OperationalError as exc:
             # The database being busy or broken is the index's problem; anything else that
             # FTS5 refuses is the query's.
@@ -212,8 +249,9 @@ class SqliteIndex:
                 raise RetryLater("E504", reason=str(exc)) from None
             raise FixInput("E502", reason=str(exc)) from None
         hits = [
-            Hit(id=r[0], url=r[1], title=r[2], published=r[3], source=r[4],
-                snippet=_snippet(r[5] or ""), score=None if r[6] is None else -float(r[6]))
+            Hit(id=r[1], url=r[2], title=r[3], published=r[4], source=r[5],
+                snippet=_snippet(snippets.get(r[0]) or ""),
+                score=None if r[6] is None else -float(r[6]), duplicates=int(r[7]))
             for r in rows
         ]
         return SearchResult(total=int(total), hits=hits)

@@ -19,14 +19,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from indexer import open_index
 from indexer.base import IndexBackend
 from pesquisa import __version__
+from pesquisa.archive import capture_date, read_archived
 from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
+from pesquisa.health import SourceHealth, duration_text, lima_time, sources_health
 from pesquisa.settings import Settings
-from pesquisa.store import Store
+from pesquisa.sources import load_sources
+from pesquisa.store import Document, Store
 from pesquisa.web.strings import UI
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 PAGE_SIZE = 20
+# An archived page is someone else's HTML: no script, no plugins, no requests of its own.
+ARCHIVE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 Q = Annotated[str, Query(min_length=1, max_length=2000, description="Lucene-style query")]
 Limit = Annotated[int, Query(ge=0, le=100)]
@@ -56,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["ui"] = UI
     templates.env.filters["href"] = safe_href
+    templates.env.filters["lima"] = lima_time
+    templates.env.filters["duration"] = duration_text
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     def index() -> IndexBackend:
         return state["index"]
@@ -64,6 +71,16 @@ def create_app(settings: Settings) -> FastAPI:
         if not settings.store_path.exists():
             raise RetryLater("E504", reason="no documents yet: run `pesquisa crawl` first")
         return Store(settings.store_path, read_only=True)
+
+    def failing_sources() -> list[SourceHealth]:
+        """Flagged sources, for the search page's banner; a broken sources folder or store
+        must not take search down with it."""
+        try:
+            return [h for h in sources_health(settings, load_sources(settings.sources))
+                    if h.flagged]
+        except PesquisaError as exc:
+            log.warning("source health unavailable: %s", exc.message)
+            return []
 
     # -- errors: one handler for API and pages --------------------------------------------
 
@@ -111,11 +128,39 @@ def create_app(settings: Settings) -> FastAPI:
                    sort: SortArg = "relevance") -> dict[str, Any]:
         return index().search(q, limit=limit, offset=offset, sort=sort).to_json()
 
+    @app.get("/api/sources")
+    def api_sources() -> list[dict[str, Any]]:
+        return [h.to_json() for h in sources_health(settings, load_sources(settings.sources))]
+
     @app.get("/api/documents/{doc_id}")
     def api_document(doc_id: str) -> dict[str, Any]:
         with store() as db:
             doc = db.get(doc_id)
-            return {**doc.export(), "entities": db.document_entities(doc_id)}
+            return {**doc.export(), "archive": archive_summary(doc),
+                    "entities": db.document_entities(doc_id)}
+
+    def archive_summary(doc: Document) -> dict[str, Any] | None:
+        if doc.warc is None:
+            return None
+        return {"url": f"/api/documents/{doc.id}/archive", "digest": doc.warc.digest,
+                "captured": capture_date(settings.data_dir, doc.warc)}
+
+    @app.get("/api/documents/{doc_id}/archive")
+    def api_archive(doc_id: str) -> Response:
+        """The archived response body, with its own content type, made inert: a sandboxed
+        unique origin runs no script and loads nothing (not even from the original site)."""
+        with store() as db:
+            doc = db.get(doc_id)
+        copy = read_archived(settings.data_dir, doc)
+        return Response(copy.body, headers={
+            "Content-Type": copy.content_type,
+            "Content-Security-Policy": ARCHIVE_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{copy.filename(doc.id)}"',
+            "Referrer-Policy": "no-referrer",
+            "X-Pesquisa-Captured": copy.captured,
+            "X-Pesquisa-Digest": copy.digest,
+        })
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -123,12 +168,22 @@ def create_app(settings: Settings) -> FastAPI:
     def page_search(request: Request, q: Annotated[str, Query(max_length=2000)] = "",
                     page: Page = 1, sort: SortArg = "relevance") -> Response:
         context: dict[str, Any] = {"query": q, "sort": sort, "page": page,
-                                   "result": None, "documents": index().count()}
+                                   "result": None, "documents": index().count(),
+                                   "failing": failing_sources(),
+                                   "threshold": settings.crawl.failing_runs_alert}
         if q.strip():
             offset = (context["page"] - 1) * PAGE_SIZE
             result = index().search(q, limit=PAGE_SIZE, offset=offset, sort=sort)
             context.update(result=result, has_next=offset + PAGE_SIZE < result.total)
         return templates.TemplateResponse(request, "search.html", context)
+
+    @app.get("/fuentes", response_class=HTMLResponse)
+    def page_sources(request: Request) -> Response:
+        report = sources_health(settings, load_sources(settings.sources))
+        return templates.TemplateResponse(request, "sources.html", {
+            "query": "", "sources": report, "threshold": settings.crawl.failing_runs_alert,
+            "failing": [h for h in report if h.flagged],
+        })
 
     @app.get("/documento/{doc_id}", response_class=HTMLResponse)
     def page_document(request: Request, doc_id: str, q: str = "") -> Response:
@@ -136,7 +191,8 @@ def create_app(settings: Settings) -> FastAPI:
             doc = db.get(doc_id)
             entities = db.document_entities(doc_id)
         return templates.TemplateResponse(
-            request, "document.html", {"doc": doc, "entities": entities, "query": q}
+            request, "document.html", {"doc": doc, "entities": entities, "query": q,
+                                       "archive": archive_summary(doc)}
         )
 
     return app

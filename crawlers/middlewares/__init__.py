@@ -1,0 +1,1 @@
+"""Downloader middlewares: each one a component switched on by settings."""
