@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,6 +81,9 @@ _BYLINE_PREFIX = re.compile(
     r"^(?:por|by|escrito por|redacci[óo]n\s*:|texto\s*:|autor(?:a)?\s*:)\s+", re.IGNORECASE
 )
 _BYLINE_ELSEWHERE = re.compile(r"relac|related|recomend|coment|comment|footer|menu", re.I)
+_SECTION_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:seccion|section|categoria|category|kicker)(?:$|[\s_-]|-tag|-name)", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,12 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", plain)
 
 
-def _site_keys(name: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _site_keys(name: str) -> frozenset[str]:
     """"El Comercio Perú" -> {"elcomercioperu", "comercio"}: the name whole and without filler."""
     words = _words(name)
     keys = {"".join(words), "".join(w for w in words if w not in _FILLER)}
-    return keys - {""}
+    return frozenset(keys - {""})
 
 
 def _host_keys(url: str) -> set[str]:
@@ -297,6 +301,50 @@ def _breadcrumb_section(nodes: list[dict[str, Any]], tree: Any) -> str | None:
     return None
 
 
+def _outside_chrome(node: Any) -> bool:
+    return not any(
+        a.tag in ("nav", "footer", "aside") or _BYLINE_ELSEWHERE.search(a.get("class", ""))
+        for a in node.iterancestors()
+        if isinstance(a.tag, str)
+    )
+
+
+def _label(node: Any) -> str | None:
+    text = " ".join(node.text_content().split())
+    return text if text and len(text) <= 40 and len(text.split()) <= 4 else None
+
+
+def _section_label(tree: Any) -> str | None:
+    """The section as the page prints it: a WordPress `rel="category"` link, a short label
+    whose class names it ("article__section", "field--name-field-seccion"), or a kicker just
+    above the h1 that is a known section word (El Peruano's <h4>Política</h4>). Menus,
+    footers and lists of other articles do not count."""
+    for node in tree.xpath("//body//a[contains(concat(' ', @rel, ' '), ' category ')]"):
+        if _outside_chrome(node) and (label := _label(node)):
+            return label
+    for node in tree.xpath("//body//*[@class]"):
+        if _SECTION_CLASS.search(node.get("class", "")) and len(node) <= 2:
+            label = _label(node)
+            if label and _outside_chrome(node) and node.tag != "header":
+                return label
+    h1 = next(tree.iter("h1"), None)
+    if h1 is not None:
+        before = [n for n in h1.itersiblings(preceding=True)][:6]
+        before += [p for a in h1.iterancestors() for p in a.itersiblings(preceding=True)][:12]
+        for node in before:
+            if not isinstance(node.tag, str) or node.tag in ("nav", "header", "footer", "aside"):
+                continue
+            if _BYLINE_ELSEWHERE.search(node.get("class", "")) or not _outside_chrome(node):
+                continue
+            for candidate in (node, *node.iterdescendants()):
+                if not isinstance(candidate.tag, str):
+                    continue
+                label = _label(candidate)
+                if label and "-".join(_words(label)) in SECTIONS:
+                    return label
+    return None
+
+
 def _url_section(url: str) -> str | None:
     segments = [s for s in urlsplit(url).path.split("/") if s]
     if len(segments) >= 2:
@@ -349,7 +397,9 @@ def _page_facts(tree: Any, url: str) -> _PageFacts:
     section = metas.get("article:section") or next(
         (s for n in articles if (s := _first_text(n.get("articleSection")))), None
     )
-    section = section or _breadcrumb_section(nodes, tree) or _url_section(url)
+    section = (
+        section or _breadcrumb_section(nodes, tree) or _section_label(tree) or _url_section(url)
+    )
 
     canonical = tree.xpath("string(//link[@rel='canonical']/@href)").strip() or None
     lang = tree.xpath("string(/html/@lang)").strip() or metas.get("og:locale", "")

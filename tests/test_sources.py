@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from crawlers.runner import SPIDERS
 from pesquisa.errors import FixInput
 from pesquisa.sources import load_source_file, load_sources, select
 
@@ -94,5 +95,5 @@ def test_select_by_id(tmp_path: Path) -> None:
 def test_shipped_sources_are_valid() -> None:
     sources = load_sources(Path(__file__).parent.parent / "config" / "sources")
     assert len(sources) >= 15
-    assert {s.kind for s in sources} <= {"feed", "sitemap"}
+    assert {s.kind for s in sources} <= set(SPIDERS)  # every shipped kind can be crawled
     assert all(s.enabled for s in sources)

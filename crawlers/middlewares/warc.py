@@ -37,7 +37,7 @@ from pesquisa.store import WarcPointer
 
 log = logging.getLogger(__name__)
 
-GZIP_LEVEL = 6  # warcio's own wrapper uses 9: three times slower for a few percent of size
+GZIP_LEVEL = 6  # zlib's default; on news HTML, warcio's 9 saves 0.1% for 10% more time
 
 
 class _Sha256(Digester):
@@ -77,8 +77,8 @@ def _headers(headers: Any) -> list[tuple[str, str]]:
 def response_headers(response: Response) -> StatusAndHeaders:
     """The status line and headers. Scrapy keeps neither the reason phrase (the standard one
     is written) nor the case of header names (it title-cases them); values are as received.
-    The body reaches us de-chunked, so Transfer-Encoding is renamed, as wget and Heritrix do,
-    for readers not to de-chunk it again."""
+    The body reaches us de-chunked; Twisted drops Transfer-Encoding then, and should a
+    handler keep it, it is renamed, for readers not to de-chunk the body a second time."""
     try:
         reason = HTTPStatus(response.status).phrase
     except ValueError:

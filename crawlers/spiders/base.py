@@ -29,6 +29,16 @@ START = "pesquisa_start"  # request meta: the start URL a feed or sitemap reques
 CONDITIONAL = "pesquisa_conditional"
 WARC = "pesquisa_warc"  # response meta: the WarcPointer of the archived response
 WEB_SCHEMES = ("http", "https")
+# Download errors (after their retries) in words a journalist reads in `sources status`.
+PLAIN_REASONS = {
+    "DownloadTimeoutError": "timeout",
+    "TimeoutError": "timeout",
+    "ResponseDataLossError": "truncated response (data loss)",
+    "DownloadConnectionRefusedError": "connection refused",
+    "ConnectionRefusedError": "connection refused",
+    "CannotResolveHostError": "host not found",
+    "DNSLookupError": "host not found",
+}
 PDF_CONTENT_TYPE = "application/pdf"
 # PDF metadata titles that name a file or a tool, not the document.
 _JUNK_PDF_TITLE = re.compile(
@@ -123,8 +133,10 @@ class SourceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("pesquisa/ignored")
             self.logger.info("skipped %s: %s", url, failure.getErrorMessage())
             return
-        reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
-        self.note_failure(reason, url)
+        name = type(failure.value).__name__
+        plain = PLAIN_REASONS.get(name, name)
+        message = failure.getErrorMessage().strip()
+        self.note_failure(f"{plain}: {message}" if message else plain, url)
 
     def note_failure(self, reason: str, url: str = "") -> None:
         """Count a failure, keep it as the run's last error, and record it with its URL."""
