@@ -56,3 +56,4 @@ clean:
 
 bench: install
 	$(BIN)/python -m bench.pipeline_throughput
+	$(BIN)/python -m bench.crawl_throughput

@@ -66,6 +66,9 @@ class PagedFields(_Fields):
     max_pages: int = Field(5, ge=1)
     since_max_pages: int = Field(200, ge=1)  # how far --since may page back
     lookback_days: int = Field(7, ge=0)  # {since} in URLs when no --since is given
+    # A first page without cards is normal, not a broken selector (El Peruano's EX search
+    # on a day without an extraordinary edition).
+    may_be_empty: bool = False
 
     @model_validator(mode="after")
     def _one_paging(self) -> PagedFields:

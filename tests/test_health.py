@@ -148,7 +148,7 @@ def test_api_sources_and_the_fuentes_page(settings: Settings, client: TestClient
     assert UI["state_never"] in page.text
 
     search = client.get("/")
-    assert UI["sources_banner_one"].format(threshold=3, names="roto") in search.text
+    assert UI["sources_banner_one"].format(threshold=3, names="Diario Roto") in search.text
     assert 'href="/fuentes"' in search.text
 
 
@@ -157,7 +157,8 @@ def test_banner_counts_every_flagged_source(settings: Settings, client: TestClie
         record(store, "roto", DEAD, DEAD, DEAD)
         record(store, "nuevo", NOTHING_ARRIVED, NOTHING_ARRIVED, NOTHING_ARRIVED)
     text = client.get("/", params={"q": "fiscal"}).text
-    assert UI["sources_banner"].format(count=2, threshold=3, names="nuevo, roto") in text
+    names = "Diario Nuevo, Diario Roto"  # by name, sorted like the sources
+    assert UI["sources_banner"].format(count=2, threshold=3, names=names) in text
 
 
 # -- a real crawl of a dead source: the log warning and the CLI ----------------------------

@@ -74,8 +74,8 @@ class ConditionalGet:
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value("pesquisa/not_modified")
             start_worked = getattr(self.crawler.spider, "start_worked", None)
-            if start_worked is not None:
-                start_worked(response)
+            if start_worked is not None:  # the response is tied to its request only later
+                start_worked(response.replace(request=request))
             raise NotModified(f"not modified since last crawl: {request.url}")
         if response.status == 200:
             etag = response.headers.get(b"ETag")

@@ -1,6 +1,6 @@
 """Soft blocks: gob.pe answers bursts with an HTTP 200 HTML page of about 8 KB of markup and no
-text. Such a page is a retry-later (with backoff, and that host slowed down), never a document;
-when retries run out it is a failure, "soft block (empty 200 page)".
+text. Such a page is a retry-later (with backoff, and that host slowed down as much), never a
+document; when retries run out it is a failure, "soft block (empty 200 page)".
 
 Only 200 HTML responses are judged: feeds, sitemaps, JSON, PDFs and redirects pass untouched.
 """
@@ -80,7 +80,8 @@ class SoftBlockDetector:
         return retry
 
     def _slow_down(self, request: Request) -> None:
-        """Double the delay of the host's download slot (AutoThrottle eases it back later)."""
+        """Make the host's download slot wait between requests at least as long as this retry
+        does (AutoThrottle, when on, eases the delay back as the host answers normally)."""
         engine = self.crawler.engine
         if engine is None or engine.downloader is None:
             return
@@ -91,4 +92,5 @@ class SoftBlockDetector:
         settings = self.crawler.settings
         base = settings.getfloat("PESQUISA_RETRY_BACKOFF", 2.0)
         cap = settings.getfloat("PESQUISA_RETRY_BACKOFF_MAX", 120.0)
-        slot.delay = min(cap, max(slot.delay * 2, base))
+        retry = int(request.meta.get("retry_times", 0)) + 1
+        slot.delay = max(slot.delay, min(cap, base * 2 ** (retry - 1)))

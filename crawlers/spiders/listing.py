@@ -105,7 +105,9 @@ class PagedSpider(SourceSpider):
             return
         cards = self.cards(response)
         if not cards:
-            if page == 0:  # later pages run empty at the end of an index; a first one should not
+            if page == 0 and self.fields.may_be_empty:  # a day without an edition
+                self.start_worked(response)
+            elif page == 0:  # later pages run empty at the end of an index; a first one should not
                 self.note_failure("no items on the index page (check `items`/`link`)",
                                   response.url)
             return

@@ -49,7 +49,7 @@ UI: dict[str, str] = {
     "sources_banner_one": "1 fuente falla desde hace {threshold} ejecuciones o más: {names}.",
     "sources_banner": "{count} fuentes fallan desde hace {threshold} ejecuciones o más: {names}.",
     "sources_banner_link": "Ver el estado de las fuentes",
-    "sources_flagged": "Falla desde hace {streak} ejecuciones",
+    "sources_flagged": "Falló en las últimas {streak} ejecuciones",
     "col_source": "Fuente",
     "col_kind": "Tipo",
     "col_state": "Estado",
