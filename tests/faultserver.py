@@ -152,10 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with contextlib.suppress(OSError):  # the crawler gave up on us (timeout, too large)
             self.wfile.write(body)
-        except OSError:  # the crawler gave up on us (timeout, too large): fine
-            pass
 
     def _feed(self, paths: list[str]) -> None:
         etag = f'"{self.path.strip("/")}-{len(paths)}"'
@@ -223,13 +221,13 @@ class _Handler(BaseHTTPRequestHandler):
             padding = "relleno " * (fault.big_bytes // 8)
             self._send(200, article("Nota enorme", 26, padding).encode())
         elif path == "/enorme-sin-longitud":  # no Content-Length: the bytes must be counted
-            body = article("Nota enorme sin longitud", 27, "relleno " * (fault.big_bytes // 8))
+            big = article("Nota enorme sin longitud", 27, "relleno " * (fault.big_bytes // 8))
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Connection", "close")
             self.end_headers()
             with contextlib.suppress(OSError):
-                self.wfile.write(body.encode())
+                self.wfile.write(big.encode())
             self.close_connection = True
         elif path == "/doc-texto.pdf":
             self._send(200, fault.text_pdf, "application/pdf")

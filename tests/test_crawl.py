@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import threading
@@ -135,6 +136,9 @@ def test_canonical_urls_and_malformed_links(workspace: Workspace, small_site: De
     assert stored_urls(workspace) == [f"{base}/nota4", f"{base}/nota5-canonica", f"{base}/nota6"]
     row = first.stdout.splitlines()[1].split()
     assert row[2] == "3" and row[5] == "1"  # 3 new; the malformed link is a failure
+    # a changed feed (else it answers 304 Not Modified and no link is even looked at)
+    feed = small_site.root / "canonical.xml"
+    os.utime(feed, (feed.stat().st_atime, feed.stat().st_mtime + 60))
     again = workspace.cli("crawl", "canonica", check=True).stdout.splitlines()[1].split()
     # the feed and robots.txt only: nota5, stored under its canonical URL, is not refetched
     assert (again[1], again[2], again[4]) == ("2", "0", "3")

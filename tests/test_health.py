@@ -16,6 +16,8 @@ from pesquisa.health import (
     OK,
     RUNNING,
     SourceHealth,
+    duration_text,
+    lima_time,
     source_health,
     sources_health,
 )
@@ -118,6 +120,12 @@ def test_without_a_store_every_source_has_never_run(settings: Settings) -> None:
         ("nuevo", "never", 0), ("roto", "never", 0), ("sano", "never", 0)]
 
 
+def test_times_are_shown_in_lima() -> None:
+    assert lima_time("2026-10-02T14:05:09+00:00") == "2026-10-02 09:05"
+    assert lima_time(None) == "-"
+    assert [duration_text(s) for s in (None, 4.6, 185, 3725)] == ["-", "5s", "3m05s", "1h02m"]
+
+
 # -- the web UI and API ------------------------------------------------------------------------
 
 
@@ -193,7 +201,8 @@ def test_a_dead_source_is_flagged_in_the_log_and_the_cli(workspace: Workspace) -
         dead_port = probe.getsockname()[1]
     write_source({"id": "muerto", "name": "Diario Muerto", "urls": [
         f"http://127.0.0.1:{dead_port}/feed.xml"], **FEED}, workspace.sources_dir)
-    workspace.env["PESQUISA_CRAWL__FAILING_RUNS_ALERT"] = "2"
+    workspace.env.update({"PESQUISA_CRAWL__FAILING_RUNS_ALERT": "2",
+                          "PESQUISA_CRAWL__RETRIES": "0"})  # refused: no need to retry
     warning = "source muerto has failed 2 crawl runs in a row"
 
     first = workspace.cli("crawl", "muerto")

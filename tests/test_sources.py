@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
 
 from crawlers.runner import SPIDERS
+from crawlers.spiders.base import START
+from crawlers.spiders.listing import ListingSpider
 from pesquisa.errors import FixInput
+from pesquisa.lima import LIMA
 from pesquisa.sources import load_source_file, load_sources, select
 
 GOOD = """
@@ -97,3 +105,89 @@ def test_shipped_sources_are_valid() -> None:
     assert len(sources) >= 15
     assert {s.kind for s in sources} <= set(SPIDERS)  # every shipped kind can be crawled
     assert all(s.enabled for s in sources)
+
+
+# -- the shipped configuration: enough sources, all on, on a schedule the issue asks for --------
+
+NEWS_KINDS = {"feed", "sitemap"}
+OFFICIAL_KINDS = {"listing", "api", "bulletin"}
+OFFICIAL_PLACES = {  # what the official sources must cover: URL fragment -> who publishes there
+    "www.gob.pe/institucion/mpfn/": "Ministerio Público",
+    "www.gob.pe/institucion/pj/": "Poder Judicial",
+    "www.gob.pe/institucion/contraloria/": "Contraloría",
+    "www.gob.pe/institucion/jnj/": "Junta Nacional de Justicia",
+    "sedetc.gob.pe/": "Tribunal Constitucional",
+    "busquedas.elperuano.pe/": "El Peruano (Normas Legales)",
+}
+WEEK_START = datetime(2026, 3, 16, tzinfo=LIMA)  # a Monday
+
+
+def fire_times(schedule: str, days: int = 8) -> list[datetime]:
+    """Every time the cron schedule fires (Lima time) in `days` days from WEEK_START."""
+    trigger = CronTrigger.from_crontab(schedule, timezone=LIMA)
+    end = WEEK_START + timedelta(days=days)
+    fires: list[datetime] = []
+    fire = trigger.get_next_fire_time(None, WEEK_START)
+    while fire is not None and fire < end:
+        fires.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return fires
+
+
+def gaps(fires: list[datetime]) -> list[timedelta]:
+    return [later - earlier for earlier, later in pairwise(fires)]
+
+
+def test_fire_times_are_counted_right() -> None:
+    every_20 = fire_times("*/20 * * * *", days=1)
+    assert len(every_20) == 72 and set(gaps(every_20)) == {timedelta(minutes=20)}
+    assert len(fire_times("40 6-22/2 * * *", days=1)) == 9
+    assert len(fire_times("0 7 * * 1-5", days=7)) == 5  # weekdays only: no run at the weekend
+
+
+def test_shipped_config_covers_news_and_official_sources_on_schedule() -> None:
+    sources = load_sources(Path(__file__).parent.parent / "config" / "sources")
+    assert [s.id for s in sources if not s.enabled] == []
+    news = [s for s in sources if s.kind in NEWS_KINDS]
+    official = [s for s in sources if s.kind in OFFICIAL_KINDS]
+    assert len(news) >= 15, [s.id for s in news]
+    assert len(official) >= 6, [s.id for s in official]
+    covered = {who for s in official for url in s.urls
+               for place, who in OFFICIAL_PLACES.items() if place in url}
+    assert covered == set(OFFICIAL_PLACES.values())
+    for source in news:  # every 15 to 30 minutes, around the clock
+        between = gaps(fire_times(source.schedule))
+        assert max(between) <= timedelta(minutes=30), f"{source.id} waits too long"
+        assert min(between) >= timedelta(minutes=15), f"{source.id} runs too often"
+    for source in official:  # at most hourly, at least once every day of the week
+        fires = fire_times(source.schedule)
+        assert min(gaps(fires), default=timedelta(days=1)) >= timedelta(hours=1), source.id
+        days = {fire.date() for fire in fires}
+        week = {(WEEK_START + timedelta(days=n)).date() for n in range(7)}
+        assert week <= days, f"{source.id} skips a day"
+
+
+def test_an_empty_first_page_is_a_failure_unless_the_source_may_be_empty(tmp_path: Path) -> None:
+    """El Peruano's extraordinary edition: a day without one is an empty search page, which
+    must not count as a failure (three in a row would flag the source as broken)."""
+    shipped = Path(__file__).parent.parent / "config" / "sources" / "elperuano-extraordinaria.yml"
+    fields = yaml.safe_load(shipped.read_text(encoding="utf-8"))
+    assert fields["may_be_empty"] is True
+    empty = (b"<html><body><main><h1>Normas Legales</h1><p>No se encontraron resultados.</p>"
+             b"</main></body></html>")
+    url = "https://busquedas.elperuano.pe/?tipoPublicacion=EX&start=0"
+    for may_be_empty, failures in ((True, 0), (False, 1)):
+        text = yaml.safe_dump({**fields, "urls": [url], "may_be_empty": may_be_empty})
+        source = load_source_file(write(tmp_path, f"ex-{may_be_empty}.yml", text))
+        crawler = get_crawler(ListingSpider)
+        spider = ListingSpider.from_crawler(crawler, source=source,
+                                            store_path=str(tmp_path / "store.db"))
+        crawler.spider = spider
+        try:
+            request = Request(url, meta={START: url})
+            response = HtmlResponse(url, body=empty, request=request)
+            assert list(spider.parse_listing(response, page=0, base=url)) == []
+            assert crawler.stats.get_value("pesquisa/failures", 0) == failures
+            assert spider.start_failures() == failures
+        finally:
+            spider.closed("finished")
