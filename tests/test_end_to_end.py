@@ -103,8 +103,12 @@ def test_crawl_twice_adds_nothing(workspace: Workspace) -> None:
     again = sqlite3.connect(db).execute("SELECT id, fetched_at FROM documents").fetchall()
     assert sorted(again) == sorted(first)  # same documents, untouched
     lines = {line.split()[0]: line.split() for line in second_run.stdout.splitlines()[1:]}
-    # robots.txt and the feed only: no article is fetched again
-    assert lines["demo-larepublica"][1:5] == ["2", "0", "0", "8"]  # fetched new updated seen
+    # robots.txt and the feed only, and the feed is unchanged (304): no article is looked at
+    assert lines["demo-larepublica"][1:5] == ["2", "0", "0", "0"]  # fetched new updated seen
+    not_modified = sqlite3.connect(db).execute(
+        "SELECT not_modified FROM crawl_runs WHERE source = 'demo-larepublica' ORDER BY id DESC"
+    ).fetchone()[0]
+    assert not_modified == 1
     # the feed item with utm_* parameters is the same document as the clean link
     urls = [row[0] for row in sqlite3.connect(db).execute("SELECT url FROM documents")]
     assert not any("utm_" in url for url in urls)
