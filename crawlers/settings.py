@@ -49,6 +49,8 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
             "crawlers.middlewares.retry.BackoffRetry": 550,
             "crawlers.middlewares.soft_block.SoftBlockDetector": 560,
             "crawlers.middlewares.conditional.ConditionalGet": 570,
+            # After decompression (590): PDF text and OCR in a thread, off the crawl's loop.
+            "crawlers.middlewares.pdf_text.PdfTextInThread": 580,
             "crawlers.middlewares.redirect_guard.RedirectGuard": 610,
             "crawlers.middlewares.size_limit.SizeLimit": 620,
             # Last before the downloader: raw responses, every redirect hop and retry.

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 
 from crawlers.extract import extract, language_of, to_iso
 from crawlers.items import ArticleItem
+from crawlers.middlewares.pdf_text import PDF_TEXT, is_pdf_response
 from crawlers.middlewares.refused import Refused
 from crawlers.pdf import OCR_MAX_PAGES, OCR_MAX_SECONDS, PdfText, extract_pdf
 from pesquisa.ids import canonical_url, document_id, strip_tracking
@@ -45,12 +46,6 @@ _JUNK_PDF_TITLE = re.compile(
     r"^(microsoft\s+\w+\s*-|untitled|sin\s+t[íi]tulo|documento\d*$)|\.(docx?|pdf|odt|xlsx?)$",
     re.IGNORECASE,
 )
-
-
-def is_pdf_response(response: Response) -> bool:
-    """Served as a PDF, or a PDF whatever its Content-Type says (the %PDF- magic)."""
-    kind = (response.headers.get("Content-Type") or b"").split(b";")[0].strip().lower()
-    return kind in (b"application/pdf", b"application/x-pdf") or response.body[:5] == b"%PDF-"
 
 
 def pdf_title(hint: str | None, found: PdfText) -> str:
@@ -246,15 +241,20 @@ class SourceSpider(scrapy.Spider):
         link: str | None = None,
         title: str | None = None,
     ) -> Iterator[Any]:
-        """A PDF: its text layer, or OCR (crawl.ocr) when it has none. OCR runs here, in the
-        crawl's thread, bounded by crawl.ocr_max_pages and crawl.ocr_max_seconds."""
-        settings = self.crawler.settings
-        found = extract_pdf(
-            response.body,
-            ocr=settings.getbool("PESQUISA_OCR", True),
-            max_ocr_pages=settings.getint("PESQUISA_OCR_MAX_PAGES", OCR_MAX_PAGES),
-            max_ocr_seconds=settings.getfloat("PESQUISA_OCR_MAX_SECONDS", OCR_MAX_SECONDS),
-        )
+        """A PDF: its text layer, or OCR (crawl.ocr) when it has none, bounded by
+        crawl.ocr_max_pages and crawl.ocr_max_seconds. In a crawl the text was extracted in a
+        worker thread as the response arrived (crawlers/middlewares/pdf_text.py); without that
+        middleware (replayed fixtures) it is extracted here."""
+        if PDF_TEXT in response.meta:
+            found = response.meta[PDF_TEXT]
+        else:
+            settings = self.crawler.settings
+            found = extract_pdf(
+                response.body,
+                ocr=settings.getbool("PESQUISA_OCR", True),
+                max_ocr_pages=settings.getint("PESQUISA_OCR_MAX_PAGES", OCR_MAX_PAGES),
+                max_ocr_seconds=settings.getfloat("PESQUISA_OCR_MAX_SECONDS", OCR_MAX_SECONDS),
+            )
         if found is None:
             self.note_failure("unreadable PDF", response.url)
             return

@@ -13,7 +13,8 @@ from typing import Any
 
 from scrapy.http import Request, Response, TextResponse
 
-from crawlers.spiders.base import START, is_pdf_response
+from crawlers.middlewares.pdf_text import is_pdf_response
+from crawlers.spiders.base import START
 from crawlers.spiders.listing import Card, PagedSpider
 from crawlers.spiders.paging import Hints, links, looks_like_pdf, select
 from pesquisa.source_fields import BulletinFields
