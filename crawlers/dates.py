@@ -16,6 +16,9 @@ from typing import Any
 
 from pesquisa.lima import LIMA
 
+# Publication years we believe: earlier or later ones are placeholders (0001, 1900, 9999).
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+
 MONTHS: dict[str, int] = {
     "enero": 1, "ene": 1,
     "febrero": 2, "feb": 2,
@@ -92,7 +95,7 @@ def _build(match: re.Match[str]) -> DateMatch | None:
                 hour = hour % 12 + (12 if marker == "pm" else 0)
             elif marker == "m" and hour != 12:  # "m." is noon only: 12:00 m.
                 return None
-        if not 1990 <= year <= 2100:
+        if not FIRST_YEAR <= year <= LAST_YEAR:
             return None
         zone = LIMA if not g["tz"] else _offset(g["tz"])
         when = datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(LIMA)

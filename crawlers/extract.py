@@ -23,7 +23,7 @@ from trafilatura.metadata import extract_title
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from crawlers.dates import page_date
+from crawlers.dates import FIRST_YEAR, LAST_YEAR, page_date
 from pesquisa.ids import strip_tracking
 from pesquisa.lima import LIMA
 
@@ -99,7 +99,8 @@ class Extracted:
 
 
 def to_iso(value: str | datetime | date | None) -> str | None:
-    """ISO 8601 with a timezone; naive values and bare dates are taken as Lima time."""
+    """ISO 8601 with a timezone; naive values and bare dates are taken as Lima time.
+    None for a year outside FIRST_YEAR..LAST_YEAR: a CMS's placeholder, not a date."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -107,6 +108,8 @@ def to_iso(value: str | datetime | date | None) -> str | None:
             value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             return None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        return None
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if value.tzinfo is None:

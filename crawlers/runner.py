@@ -40,7 +40,9 @@ def crawl(
     for source in sources:
         if source.kind not in SPIDERS:
             log.warning("source %s: kind %r cannot be crawled yet; skipped", source.id, source.kind)
-    Store(settings.store_path).close()  # create and migrate before spiders open it
+    # create and migrate before spiders open it (an older store is clustered at the threshold)
+    Store(settings.store_path,
+          near_duplicate_threshold=settings.crawl.near_duplicate_threshold).close()
     process = CrawlerProcess({**scrapy_settings(settings), "LOG_INSTALL_ROOT_HANDLER": False})
     crawlers = {}
     for source in runnable:

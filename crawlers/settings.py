@@ -49,6 +49,9 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
             "crawlers.middlewares.retry.BackoffRetry": 550,
             "crawlers.middlewares.soft_block.SoftBlockDetector": 560,
             "crawlers.middlewares.conditional.ConditionalGet": 570,
+            # Decompression within the page or PDF limit (Scrapy's own knows one limit only).
+            "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+            "crawlers.middlewares.size_limit.LimitedDecompression": 590,
             # After decompression (590): PDF text and OCR in a thread, off the crawl's loop.
             "crawlers.middlewares.pdf_text.PdfTextInThread": 580,
             "crawlers.middlewares.redirect_guard.RedirectGuard": 610,

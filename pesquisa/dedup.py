@@ -6,7 +6,7 @@ accent-folded text (datasketch); the signature is cut into bands, and documents 
 band bucket are candidates, confirmed by the Jaccard similarity estimated from the two
 signatures. Documents with the same content hash are one cluster whatever their length.
 
-A cluster is flat: its primary is the earliest published member (ties: earliest fetched) and
+A cluster is flat: its primary is the earliest published member (ties: first stored) and
 every other member carries `documents.duplicate_of = <primary id>`. A member whose
 `duplicate_of` changes after it was indexed goes back to 'annotated' so the worker indexes it
 again with its new cluster.
@@ -32,6 +32,7 @@ SEED = 1  # fixed, so signatures from any process compare
 SHINGLE_WORDS = 5
 MIN_CHARS = 300  # shorter texts (briefs, captions) share too much boilerplate to compare
 RECALL_AT_THRESHOLD = 0.99  # chance that a pair exactly at the threshold shares a bucket
+LAYOUT = 1000  # a stored band is numbered rows * LAYOUT + index: layouts never mix
 DEFAULT_THRESHOLD = 0.8  # CrawlSettings.near_duplicate_threshold's default
 
 _WORD = re.compile(r"\w+")
@@ -92,18 +93,20 @@ def bands_and_rows(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int
 
 
 def band_buckets(sig: LeanMinHash, threshold: float) -> list[tuple[int, int]]:
-    """(band, bucket) pairs of a signature: a 64-bit hash of each band's rows."""
+    """(band, bucket) pairs of a signature: a 64-bit hash of each band's rows. The band
+    number carries the rows per band, which depend on the threshold."""
     bands, rows = bands_and_rows(threshold, len(sig))
     values = np.asarray(sig.hashvalues, dtype=np.uint64)
     found = []
     for band in range(bands):
         digest = hashlib.blake2b(values[band * rows:(band + 1) * rows].tobytes(), digest_size=8)
-        found.append((band, int.from_bytes(digest.digest(), "big", signed=True)))
+        found.append((rows * LAYOUT + band, int.from_bytes(digest.digest(), "big", signed=True)))
     return found
 
 
-def _order(published: str | None, fetched_at: str, doc_id: str) -> tuple[int, float, str, str]:
-    """Sort key of a cluster's members: earliest published first, undated last."""
+def _order(published: str | None, stored: int, doc_id: str) -> tuple[int, float, int, str]:
+    """Sort key of a cluster's members: earliest published first, undated last; then the
+    first stored (its rowid: a re-crawl that corrects a page keeps it, unlike fetched_at)."""
     if published:
         try:
             moment = datetime.fromisoformat(published)
@@ -112,8 +115,8 @@ def _order(published: str | None, fetched_at: str, doc_id: str) -> tuple[int, fl
         else:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=LIMA)
-            return (0, moment.timestamp(), fetched_at, doc_id)
-    return (1, 0.0, fetched_at, doc_id)
+            return (0, moment.timestamp(), stored, doc_id)
+    return (1, 0.0, stored, doc_id)
 
 
 class NearDuplicates:
@@ -136,6 +139,7 @@ class NearDuplicates:
             return []
         text, digest, duplicate_of = without_headline(row[0], row[1]), row[2], row[3]
         old_members = self._members(duplicate_of or doc_id)
+        self._match_layout()
 
         self.db.execute("DELETE FROM near_dup_bands WHERE document_id = ?", (doc_id,))
         self.db.execute("DELETE FROM near_dup_signatures WHERE document_id = ?", (doc_id,))
@@ -163,6 +167,32 @@ class NearDuplicates:
             group |= self._members(self._cluster_of(match))
         changed = self._settle(group) + self._settle(old_members - group)
         return [other for other in changed if other != doc_id]
+
+    def assign_all(self) -> None:
+        """Cluster every stored document: a store from before clusters (schema 2) has
+        documents without signatures, which a new copy could never find."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY fetched_at, id")]
+        for doc_id in ids:
+            self.assign(doc_id)
+
+    def _match_layout(self) -> None:
+        """Bands cut for another threshold (the setting changed) never meet this one's: cut
+        the stored signatures again, which do not depend on the threshold."""
+        rows = bands_and_rows(self.threshold)[1]
+        other = self.db.execute(
+            "SELECT 1 FROM near_dup_bands WHERE band < ? OR band >= ? LIMIT 1",
+            (rows * LAYOUT, (rows + 1) * LAYOUT),
+        ).fetchone()
+        if other is None:
+            return
+        self.db.execute("DELETE FROM near_dup_bands")
+        signed = self.db.execute("SELECT document_id, signature FROM near_dup_signatures")
+        for doc_id, blob in signed.fetchall():
+            self.db.executemany(
+                "INSERT INTO near_dup_bands (band, bucket, document_id) VALUES (?, ?, ?)",
+                [(band, bucket, doc_id)
+                 for band, bucket in band_buckets(from_blob(blob), self.threshold)],
+            )
 
     def _similar(self, doc_id: str, sig: LeanMinHash) -> set[str]:
         """Documents that share a bucket with this one and pass the estimated Jaccard."""
@@ -201,7 +231,7 @@ class NearDuplicates:
             return []
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT id, published, fetched_at, duplicate_of FROM documents WHERE id IN ({marks})",
+            f"SELECT id, published, rowid, duplicate_of FROM documents WHERE id IN ({marks})",
             ids,
         ).fetchall()
         primary = min(rows, key=lambda r: _order(r[1], r[2], r[0]))[0] if len(rows) > 1 else None

@@ -267,6 +267,12 @@ class Store:
         self.near_duplicate_threshold = near_duplicate_threshold  # see pesquisa/dedup.py
         try:
             self.db = connect(path, read_only=read_only)
+            if read_only and 0 < self.schema_version < len(MIGRATIONS):
+                # a store an older release left, not yet upgraded by a writer: readers need
+                # the new columns, so upgrade it first (a file we cannot write stays E601)
+                self.db.close()
+                Store(path, near_duplicate_threshold=near_duplicate_threshold).close()
+                self.db = connect(path, read_only=True)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             if not read_only:
@@ -307,6 +313,11 @@ class Store:
                 for statement in script.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
+                if number == 3 and self.db.execute("SELECT 1 FROM documents").fetchone():
+                    # documents stored before clusters get their signatures and clusters
+                    from pesquisa.dedup import NearDuplicates
+
+                    NearDuplicates(self.db, self.near_duplicate_threshold).assign_all()
                 self.db.execute(f"PRAGMA user_version = {number}")
                 self.db.execute("COMMIT")
             except BaseException:

@@ -5,8 +5,8 @@ Spiders mark such requests with the CONDITIONAL meta key (articles are not marke
 store skips them without a request). A 304 is counted as `not_modified`, credits the start URL
 it comes from, and is no failure. Validators from 200 responses are saved only when the spider
 closes with reason "finished", and only for pages that led to no failure in the run (the page
-itself, or an article it links to): a killed or partly failed crawl must not make the next one
-skip items it never stored.
+itself, or anything it links to, directly or through other pages): a killed or partly failed
+crawl must not make the next one skip items it never stored.
 """
 
 from __future__ import annotations
@@ -98,8 +98,17 @@ class ConditionalGet:
     def _save(self, spider: Spider) -> None:
         run_id = self.crawler.stats.get_value("pesquisa/run_id") if self.crawler.stats else None
         failed = {row["url"] for row in self.store.failures(int(run_id))} if run_id else set()
+        # A failure anywhere below a page counts: an index's page 2, a sitemap index's child
+        # sitemap, and the articles they link to.
+        grew = True
+        while grew:
+            grew = False
+            for url, children in self.children.items():
+                if url not in failed and children & failed:
+                    failed.add(url)
+                    grew = True
         for url, (etag, modified) in self.fresh.items():
-            if url in failed or self.children.get(url, set()) & failed:
+            if url in failed:
                 spider.logger.info("validators of %s not kept: it led to failures", url)
                 continue
             self.store.save_validators(url, etag, modified)

@@ -4,6 +4,8 @@ headers arrive, else by counting the bytes as they come.
 
 Scrapy's DOWNLOAD_MAXSIZE is one limit for everything; crawlers/settings.py sets it to the larger
 of ours as a backstop, and this component applies the right one to each response.
+`LimitedDecompression` (in place of Scrapy's HttpCompressionMiddleware) applies it again to a
+compressed body as it is decompressed: 10 KB of gzip may hold gigabytes.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured, StopDownload
-from scrapy.http import Request
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
+from scrapy.http import Request, Response
 from scrapy.http.headers import Headers
 
 from crawlers.middlewares.refused import Refused
@@ -78,3 +81,31 @@ class SizeLimit:
         """Turn our own stop into a failure the spider records with its reason."""
         if isinstance(exception, StopDownload) and request.meta.get(TOO_LARGE):
             raise TooLarge(request.meta[TOO_LARGE])
+
+
+class LimitedDecompression(HttpCompressionMiddleware):
+    """Scrapy's decompression, bounded by the response's own limit (a page's or a PDF's, as
+    SizeLimit chose it from the headers) instead of DOWNLOAD_MAXSIZE; a body over it is a
+    failure with its reason, where Scrapy's middleware drops it with a bare IgnoreRequest."""
+
+    # without the `spider` argument Scrapy 2.19 deprecates (its base class still takes it)
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        limit, what = request.meta.get(LIMIT, (None, "page"))
+        if limit is None or not response.headers.getlist(b"Content-Encoding"):
+            return super().process_response(request, response)
+        asked = request.meta.get("download_maxsize")
+        request.meta["download_maxsize"] = limit
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest:
+            raise TooLarge(
+                f"too large: {what} of more than {limit} bytes once decompressed "
+                f"({len(response.body)} bytes compressed)"
+            ) from None
+        finally:  # a retry or a redirect hop copies the meta: leave it as it was
+            if asked is None:
+                request.meta.pop("download_maxsize", None)
+            else:
+                request.meta["download_maxsize"] = asked

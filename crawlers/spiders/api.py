@@ -118,7 +118,7 @@ class ApiSpider(PagedSpider):
         if self.since:
             dated = [card.hints.published for card in cards if card.hints.published]
             return not dated or not all(older_than(day, self.since) for day in dated)
-        return seen < len(cards) or not cards
+        return seen < len(cards) or not cards or not self.last_run_clean
 
     def _card(self, response: Response, result: dict[str, Any]) -> Card | None:
         fields = self.fields.fields
@@ -136,7 +136,8 @@ class ApiSpider(PagedSpider):
             values.update({k: _text(v) or "" for k, v in extra.items()})
             title = " ".join(self.fields.title_format.format_map(values).split()) or title
         published = parse_date(_text(dot(result, fields.published)), self.fields.date_format)
-        return Card(response.urljoin(url), Hints(title, published, extra))
+        link = self.absolute(response, url)
+        return Card(link, Hints(title, published, extra)) if link else None
 
     def _follow_result(
         self, response: Response, result: dict[str, Any], card: Card
@@ -149,7 +150,9 @@ class ApiSpider(PagedSpider):
                 yield self._item(response, result, card, text.strip())
             return
         pdf = _text(dot(result, fields.pdf))
-        target = response.urljoin(pdf) if pdf else card.link
+        target = self.absolute(response, pdf) if pdf else card.link
+        if target is None:
+            return
         if pdf or looks_like_pdf(target):
             request = self.pdf_request(target, card.hints, card.link)
         else:

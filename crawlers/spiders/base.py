@@ -158,6 +158,15 @@ class SourceSpider(scrapy.Spider):
             starts.add(response.meta[START])
         return starts
 
+    def absolute(self, response: Response, href: str) -> str | None:
+        """`href` made absolute against the page, or None, a failure, when it is malformed
+        ("http://[..."): one bad link must not stop the rest of a feed, sitemap or index."""
+        try:
+            return response.urljoin(href)
+        except ValueError as exc:
+            self.note_failure(f"bad link: {exc}", href)
+            return None
+
     def follow(self, response: Response, url: str, callback: Any) -> Request:
         """A request for a feed or sitemap found in another (robots.txt, an index)."""
         request = self.request(

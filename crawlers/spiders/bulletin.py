@@ -55,11 +55,12 @@ class BulletinSpider(PagedSpider):
             hints = self.card_hints(response, node)
             if self.fields.detail:
                 pages = links(node, self.fields.detail)
-                if pages:
-                    link = response.urljoin(pages[0])
+                link = self.absolute(response, pages[0]) if pages else None
+                if link:
                     found.setdefault(link, Card(link, hints))
                 continue
-            pdfs = [response.urljoin(href) for href in links(node, self.fields.pdf_links)]
+            found_pdfs = (self.absolute(response, h) for h in links(node, self.fields.pdf_links))
+            pdfs = [pdf for pdf in found_pdfs if pdf]
             if pdfs:  # one card, one document: its first PDF is the one it names
                 found.setdefault(pdfs[0], Card(pdfs[0], hints, pdfs[:1]))
             if not self.fields.items:  # the whole page: every PDF is a document of its own
@@ -94,9 +95,13 @@ class BulletinSpider(PagedSpider):
         if not pdfs:
             self.note_failure("no PDF link on the page", response.url)
             return
-        request = self.request(
-            response.urljoin(pdfs[0]), self.parse_document,
-            cb_kwargs={"hints": hints, "link": link},
-            meta={"download_maxsize": self.max_pdf_bytes},
-        )
-        yield request
+        url = self.absolute(response, pdfs[0])
+        if url is None:
+            return
+        try:
+            yield self.request(
+                url, self.parse_document, cb_kwargs={"hints": hints, "link": link},
+                meta={"download_maxsize": self.max_pdf_bytes},
+            )
+        except ValueError as exc:  # not a web link (file:///C:/...)
+            self.note_failure(f"bad link: {exc}", url)

@@ -42,11 +42,12 @@ class FeedSpider(SourceSpider):
         self.start_worked(response)
         for entry in parsed.entries:
             link = entry.get("link")
-            if not link:
+            url = self.absolute(response, link.strip()) if link else None
+            if not url:
                 continue
             author = entry.get("author")  # dc:creator, or the entry's author name
             request = self.article_request(
-                response.urljoin(link.strip()),
+                url,
                 _entry_date(entry),
                 author=author.strip() if isinstance(author, str) and author.strip() else None,
             )

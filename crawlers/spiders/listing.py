@@ -2,7 +2,8 @@
 CSS or XPath selectors of the source file; each card's link is fetched as an article.
 
 Paging stops at the first page whose cards are all known (an incremental run reads one or two
-pages), at an empty page, or at `max_pages`. With `--since DAY` it goes on past known cards
+pages; not after a killed or failed run, which may have left older cards unstored), at an
+empty page, or at `max_pages`. With `--since DAY` it goes on past known cards
 until every dated card on a page is older than DAY (at most `since_max_pages`), and skips the
 cards older than DAY.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from scrapy.http import Request, Response, TextResponse
@@ -129,6 +131,17 @@ class PagedSpider(SourceSpider):
         except ValueError:
             return False
 
+    @cached_property
+    def last_run_clean(self) -> bool:
+        """Whether this source's previous run finished without a failure. Only then does a
+        page of known cards mean that the pages after it are known too: a killed run, or a
+        failed index page or article, may have left cards past it unstored."""
+        current = self.crawler.stats.get_value("pesquisa/run_id")
+        for run in self.store.iter_runs(self.source.id):
+            if run["id"] != current:
+                return run["finished_at"] is not None and not run["failures"]
+        return True
+
     def keep_paging(self, page: int, cards: list[Card], seen: int) -> bool:
         limit = self.fields.since_max_pages if self.since else self.fields.max_pages
         if page + 1 >= limit:
@@ -136,7 +149,8 @@ class PagedSpider(SourceSpider):
         if self.since:
             dated = [card.hints.published for card in cards if card.hints.published]
             return not dated or not all(older_than(day, self.since) for day in dated)
-        return seen < len(cards)  # a page of known cards: the rest is older and known too
+        # a page of known cards: the rest is older and known too, if the last run finished
+        return seen < len(cards) or not self.last_run_clean
 
     def next_page(
         self, response: TextResponse, page: int, base: str, cards: list[Card], seen: int
@@ -145,7 +159,7 @@ class PagedSpider(SourceSpider):
             return None
         if self.fields.next_page:
             found = links(response, self.fields.next_page)
-            url = response.urljoin(found[0]) if found else None
+            url = self.absolute(response, found[0]) if found else None
         elif self.fields.page_param or PAGE_PLACEHOLDER in base:
             url = self.page_url(base, page + 1)
         else:
@@ -218,8 +232,8 @@ class ListingSpider(PagedSpider):
         found: dict[str, Card] = {}  # gob.pe repeats cards (mobile and desktop carousels)
         for node in select(response, self.fields.items):
             hrefs = links(node, self.fields.link)
-            if hrefs:
-                link = response.urljoin(hrefs[0])
+            link = self.absolute(response, hrefs[0]) if hrefs else None
+            if link:
                 found.setdefault(link, Card(link, self.card_hints(response, node)))
         return list(found.values())
 

@@ -69,6 +69,7 @@ class SitemapSpider(SourceSpider):
                     self.note_failure("malformed sitemap link", loc)
                 continue
             published = entry.findtext(f"{{{NEWS_NS}}}news/{{{NEWS_NS}}}publication_date")
-            request = self.article_request(response.urljoin(loc), to_iso(published))
+            link = self.absolute(response, loc)
+            request = self.article_request(link, to_iso(published)) if link else None
             if request is not None:
                 yield request
