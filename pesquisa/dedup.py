@@ -126,8 +126,10 @@ class NearDuplicates:
         self.db = db
         self.threshold = threshold
 
-    def assign(self, doc_id: str) -> list[str]:
-        """(Re)cluster a document just saved (new or changed text); idempotent.
+    def assign(self, doc_id: str, *, near: bool = True) -> list[str]:
+        """(Re)cluster a document just saved (new or changed text); idempotent. With
+        `near=False` (legal norms, rulings) only exact copies join it: it gets no signature,
+        so it neither matches nor is matched by merely similar documents.
 
         Returns the ids of other documents whose `duplicate_of` changed.
         """
@@ -148,7 +150,7 @@ class NearDuplicates:
                 "SELECT id FROM documents WHERE content_hash = ? AND id != ?", (digest, doc_id)
             )
         }
-        sig = signature(text)
+        sig = signature(text) if near else None
         if sig is not None:
             blob = np.asarray(sig.hashvalues, dtype=np.uint64).tobytes()
             self.db.execute(

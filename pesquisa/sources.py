@@ -40,6 +40,10 @@ class Source(BaseModel):
         Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")], ...
     ] = ()
     language: str = "es"
+    # Near-duplicate clustering (pesquisa/dedup.py) suits news, where wire copy is reprinted.
+    # Legal norms and rulings share long boilerplate yet each is its own document: sources of
+    # those set this to false, and only exact copies of their documents are clustered.
+    near_duplicates: bool = True
     path: Path | None = Field(None, exclude=True)
 
     @field_validator("urls")

@@ -157,6 +157,7 @@ class NewDocument:
     language_flagged: bool = False  # not in the source's language: kept, but flagged
     extra: dict[str, Any] | None = None  # kind-specific facts (a ruling's case number...)
     warc: WarcPointer | None = None  # where the response it came from is archived
+    near_duplicates: bool = True  # cluster near-duplicates too, not only exact copies
 
 
 @dataclass(frozen=True)
@@ -358,7 +359,9 @@ class Store:
         try:
             outcome = self._save_document(doc, digest)
             if outcome != "seen":
-                NearDuplicates(self.db, self.near_duplicate_threshold).assign(doc.id)
+                NearDuplicates(self.db, self.near_duplicate_threshold).assign(
+                    doc.id, near=doc.near_duplicates
+                )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

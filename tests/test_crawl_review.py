@@ -237,3 +237,39 @@ def test_a_compressed_page_over_the_limit_is_a_failure(
     (failure,) = last_failures(workspace, "gz")
     assert failure["url"] == scripted.base + "/inflada"
     assert failure["reason"].startswith("too large"), failure
+
+
+def test_a_crash_in_a_callback_is_a_recorded_failure(tmp_path: Path) -> None:
+    """A bug in a callback loses the rest of that page: it must count as a failure with its
+    URL (so the page's validators are not kept), not vanish into the log."""
+    from scrapy import signals
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+    from twisted.python.failure import Failure
+
+    from crawlers.spiders.feed import FeedSpider
+
+    source = parse_source({"id": "roto", "name": "Roto", "kind": "feed",
+                           "urls": ["https://example.org/feed"], "schedule": "*/30 * * * *"},
+                          tmp_path / "roto.yml")
+    store_path = tmp_path / "store.db"
+    with Store(store_path) as store:
+        run_id = store.start_run("roto")
+    crawler = get_crawler(FeedSpider)
+    spider = FeedSpider.from_crawler(crawler, source=source, store_path=str(store_path))
+    crawler.spider = spider
+    crawler.stats.set_value("pesquisa/run_id", run_id)
+    page = HtmlResponse("https://example.org/feed", body=b"<html></html>",
+                        request=Request("https://example.org/feed"))
+    try:
+        raise KeyError("title")
+    except KeyError:
+        failure = Failure()
+    crawler.signals.send_catch_log(signals.spider_error, failure=failure, response=page,
+                                   spider=spider)
+    spider.closed("finished")
+    with Store(store_path) as store:
+        (recorded,) = store.failures(run_id)
+    assert recorded["url"] == "https://example.org/feed"
+    assert recorded["reason"] == "internal error: KeyError: 'title'"
+    assert crawler.stats.get_value("pesquisa/failures") == 1

@@ -92,6 +92,46 @@ def test_unrelated_demo_articles_never_cluster(tmp_path: Path) -> None:
     assert unrelated < 0.2 < 0.8 < pair  # measured: 0.04 and 0.87 (exact Jaccard 0.89)
 
 
+def test_sources_of_norms_cluster_exact_copies_only(tmp_path: Path) -> None:
+    """Two appointment norms share all their considerations and differ in the name and post:
+    as news they would be near-duplicates, but a source of norms (near_duplicates: false)
+    keeps each one its own document; an exact copy of one still joins it."""
+    considerations = " ".join(
+        f"Que, mediante el documento {n} de la Secretaría General, se propone la designación "
+        "del funcionario que ocupará el cargo de confianza, conforme al Reglamento de "
+        "Organización y Funciones y a la Ley N° 27594, que regula la participación del "
+        f"Poder Ejecutivo en el nombramiento y designación de funcionarios públicos ({n});"
+        for n in range(1, 7)
+    )
+
+    def norm(name: str, post: str, number: int, *, near: bool) -> NewDocument:
+        url = f"https://busquedas.elperuano.pe/dispositivo/NL/{number}-1"
+        return NewDocument(
+            url=url, canonical_url=canonical_url(url), id=document_id(url),
+            source="elperuano-normas-legales", title=f"Designan a {name}",
+            text=f"{considerations} SE RESUELVE: Designar a {name} como {post}.",
+            published="2026-11-20T00:00:00-05:00", near_duplicates=near,
+        )
+
+    first = norm("Carmen Rosa Quispe Huamán", "Directora de Administración", 2401, near=False)
+    second = norm("Jorge Luis Paredes Soto", "Director de Asesoría Jurídica", 2402, near=False)
+    assert similarity(signature(first.text), signature(second.text)) > 0.8  # alike as text
+    with Store(tmp_path / "s.db") as store:
+        store.save_document(first)
+        store.save_document(second)
+        assert store.get(second.id).duplicate_of is None  # each norm is its own document
+        copy_url = "https://www.gob.pe/institucion/pcm/normas-legales/2401-designan"
+        store.save_document(NewDocument(**{**first.__dict__, "url": copy_url,
+                                           "canonical_url": canonical_url(copy_url),
+                                           "id": document_id(copy_url)}))
+        assert store.get(document_id(copy_url)).duplicate_of == first.id  # exact copy
+    with Store(tmp_path / "news.db") as store:  # the same texts as news would cluster
+        store.save_document(norm("Carmen Rosa Quispe Huamán", "Directora", 2401, near=True))
+        store.save_document(norm("Jorge Luis Paredes Soto", "Director", 2402, near=True))
+        assert store.db.execute(
+            "SELECT COUNT(*) FROM documents WHERE duplicate_of IS NOT NULL").fetchone()[0] == 1
+
+
 def test_an_exact_copy_is_a_cluster_even_when_short(tmp_path: Path) -> None:
     article = ARTICLES[ORIGINAL]
     short = "Comunicado: la Fiscalía abrió investigación preliminar por extorsión."

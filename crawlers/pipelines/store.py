@@ -23,6 +23,7 @@ class StorePipeline:
         self.store = Store(store_path, near_duplicate_threshold=threshold)
         self.counts = RunCounts()
         self.run_id = 0
+        self.near_duplicates = True  # the source's choice, read when the spider opens
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -33,6 +34,8 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
+        if isinstance(spider, SourceSpider):
+            self.near_duplicates = spider.source.near_duplicates
         self.run_id = self.store.start_run(spider.name if spider else "?")
         self.crawler.stats.set_value("pesquisa/run_id", self.run_id)  # for the runner's report
 
@@ -47,6 +50,7 @@ class StorePipeline:
                 language=item.language, author=item.author, section=item.section,
                 content_type=item.content_type, language_flagged=item.language_flagged,
                 extra=item.extra or None, warc=item.warc,
+                near_duplicates=self.near_duplicates,
             )
         )
         self.store.remember_link(document_id(item.link), item.link, doc_id)

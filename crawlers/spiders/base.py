@@ -6,10 +6,12 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -87,6 +89,20 @@ class SourceSpider(scrapy.Spider):
         # feed or sitemap URL -> the start URLs that lead to it. Several may: Scrapy fetches a
         # sitemap named twice only once, and both starts should get the credit.
         self.leads_from: dict[str, set[str]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.callback_crashed, signal=signals.spider_error)
+        return spider
+
+    def callback_crashed(self, failure: Failure, response: Response, spider: Any) -> None:
+        """A bug of ours in a callback: the page's remaining items are lost, so it is a
+        failure like any other (recorded with its URL, and the page's validators are not
+        kept, so the next run reads it again). Scrapy logs the traceback to the log file."""
+        if spider is self:
+            name = type(failure.value).__name__
+            self.note_failure(f"internal error: {name}: {failure.getErrorMessage()}", response.url)
 
     @property
     def store(self) -> Store:
