@@ -12,10 +12,10 @@ each in a fresh subprocess (Twisted's reactor cannot restart):
 - bare: a Scrapy spider that reads the same feed and fetches the same pages with the same
   robots.txt and concurrency settings, and does nothing with them.
 
-Both get CONCURRENT_REQUESTS_PER_DOMAIN = crawl.concurrent_per_host (2). With a zero delay,
-Scrapy 2.19 does not hold to it: its downloader pops every queued request of a host slot
-before the first is marked as transferring, so both crawls reach CONCURRENT_REQUESTS (16) in
-flight. In production (download_delay > 0) one request leaves per delay, and the limit holds.
+Both get CONCURRENT_REQUESTS_PER_DOMAIN = crawl.concurrent_per_host (2) and the same
+DOWNLOAD_DELAY: ours floors a zero delay at crawlers.settings.MIN_DOWNLOAD_DELAY (1 ms),
+without which Scrapy 2.19 lets CONCURRENT_REQUESTS (16) reach one host at once; the bare crawl
+gets that floor too, so both hold to two requests in flight.
 
 Rounds alternate bare and ours; the best pages/s of each is kept (machines here are shared
 and noisy). The goal is ours >= 0.8 of bare. On localhost there is no network latency, so
@@ -196,6 +196,8 @@ def child_bare(base: str, data_dir: Path) -> dict[str, Any]:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
+    from crawlers.settings import MIN_DOWNLOAD_DELAY
+
     ours = _our_settings(data_dir).crawl
 
     class Bare(scrapy.Spider):
@@ -214,7 +216,7 @@ def child_bare(base: str, data_dir: Path) -> dict[str, Any]:
     process = CrawlerProcess({
         "USER_AGENT": f"{ours.user_agent} (+{ours.contact_url})",
         "ROBOTSTXT_OBEY": ours.obey_robots,
-        "DOWNLOAD_DELAY": 0.0,
+        "DOWNLOAD_DELAY": MIN_DOWNLOAD_DELAY,  # as ours: else 16 requests in flight, not 2
         "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS_PER_DOMAIN": ours.concurrent_per_host,
         "CONCURRENT_REQUESTS": 16,

@@ -17,8 +17,10 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 from pesquisa.errors import NotFound, PesquisaError
 from pesquisa.store import Document, WarcPointer
 
-# What a damaged gzip member or WARC record can raise while warcio reads it.
-_DAMAGE = (ArchiveLoadFailed, StatusAndHeadersParserException, zlib.error, EOFError, ValueError)
+# What a damaged gzip member or WARC record can raise while warcio reads it (AttributeError:
+# a response record without WARC-Target-URI).
+_DAMAGE = (ArchiveLoadFailed, StatusAndHeadersParserException, zlib.error, EOFError, ValueError,
+           AttributeError)
 
 
 @dataclass(frozen=True)

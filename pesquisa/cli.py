@@ -334,12 +334,15 @@ def archive_show(ctx: click.Context, doc_id: str, only_headers: bool, raw: bool)
     where = f" · {doc.warc.file} @ {doc.warc.offset}" if doc.warc else ""
     click.echo(f"captured {copy.captured} · {copy.url} · {copy.digest}{where}", err=True)
     out = sys.stdout.buffer
+    # warcio reads header lines as UTF-8 (latin-1 when they are not): gob.pe's UTF-8 file
+    # names in Content-Disposition come back as they were sent
+    head = copy.head().encode("utf-8")
     if raw:
         out.write(copy.payload)
     elif only_headers:
-        out.write(copy.head().encode("latin-1"))
+        out.write(head)
     else:
-        out.write(copy.head().encode("latin-1") + b"\r\n" + copy.body)
+        out.write(head + b"\r\n" + copy.body)
     out.flush()
 
 

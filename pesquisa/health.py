@@ -12,7 +12,7 @@ A run FAILED when one of these holds:
 
 Any other finished run succeeded, including a quiet one (nothing new, no failures, or every
 feed answered 304) and a partial one (some pages failed, others arrived). A younger unfinished
-run is RUNNING and counts neither way. A source is flagged when its newest runs failed
+run is RUNNING and counts neither way. An enabled source is flagged when its newest runs failed
 `crawl.failing_runs_alert` times in a row (3 by default); one successful run resets the streak.
 """
 
@@ -73,7 +73,8 @@ class SourceHealth:
 
     @property
     def flagged(self) -> bool:
-        return self.streak >= self.threshold
+        # disabling a dead source is how a maintainer silences it; its streak stays shown
+        return self.enabled and self.streak >= self.threshold
 
     @property
     def state(self) -> str:

@@ -8,6 +8,7 @@ gzip member, so a document's pointer (file, offset, length) can be read back wit
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -113,7 +114,11 @@ class WarcFile:
         self.relative = self.path.relative_to(data_dir).as_posix()
         self.size = 0
         self.writer = _Writer(None, gzip=False)
-        self.append(self.writer.create_warcinfo_record(self.path.name, info))
+        try:
+            self.append(self.writer.create_warcinfo_record(self.path.name, info))
+        except OSError:
+            self.abandon(0)
+            raise
 
     @staticmethod
     def _create(folder: Path, stem: str) -> IO[bytes]:
@@ -140,6 +145,18 @@ class WarcFile:
 
     def close(self) -> None:
         self.handle.close()
+
+    def abandon(self, size: int) -> None:
+        """After a failed write (a full disk): close, and cut the file back to `size`, the
+        end of its last whole record, so that readers never meet a partial gzip member. A
+        file left empty is removed."""
+        with contextlib.suppress(OSError):  # flushing what is left fails again: it is cut
+            self.handle.close()
+        with contextlib.suppress(OSError):
+            if size:
+                os.truncate(self.path, size)
+            else:
+                self.path.unlink()
 
 
 class WarcArchive:
@@ -194,7 +211,7 @@ class WarcArchive:
         except OSError as exc:  # a full disk must not stop the crawl; the log says it loudly
             log.error("cannot archive %s in WARC: %s", response.url, exc)
             self.errors += 1
-            self._close()  # the file may end in a partial record: start a new one
+            self._close()  # its file was cut back to whole records: the next starts a new one
             return None
         finally:
             self.seconds += time.perf_counter() - started
@@ -220,8 +237,13 @@ class WarcArchive:
             length=len(request.body), http_headers=request_headers(request),
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
         )
-        warc.append(asked)
-        offset, length = warc.append(record)
+        start = warc.size
+        try:
+            warc.append(asked)
+            offset, length = warc.append(record)
+        except OSError:
+            warc.abandon(start)  # neither record stays: a request without its response
+            raise
         self.records += 1
         self.bytes += length
         return WarcPointer(warc.relative, offset, length, digest)

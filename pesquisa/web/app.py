@@ -87,7 +87,9 @@ def create_app(settings: Settings) -> FastAPI:
     def _error(request: Request, status: int, code: str, message: str) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-        title = {400: UI["error_query"], 404: UI["error_not_found"]}.get(status, UI["error_title"])
+        # a 400 elsewhere (a broken source file on /fuentes) is no bad search
+        bad_search = UI["error_query"] if request.url.path == "/" else UI["error_title"]
+        title = {400: bad_search, 404: UI["error_not_found"]}.get(status, UI["error_title"])
         return templates.TemplateResponse(
             request, "error.html", {"title": title, "message": message, "query": ""},
             status_code=status,
