@@ -90,7 +90,7 @@ def server() -> Iterator[CountingServer]:
 @pytest.mark.parametrize(("delay", "autothrottle"), [
     ("0", "false"),  # what tests and the demo use
     ("0.02", "false"),  # below the latency: requests still overlap
-    ("0", "true"),
+    ("0", "true"),  # AutoThrottle: the first response (robots.txt) sets a positive delay
 ])
 def test_requests_in_flight_per_host_stay_within_the_limit(
     workspace: Workspace, server: CountingServer, delay: str, autothrottle: str
