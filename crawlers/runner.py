@@ -26,6 +26,7 @@ SPIDERS: dict[str, type[SourceSpider]] = {
     "bulletin": BulletinSpider,
     "api": ApiSpider,
 }
+NO_PAST = ("feed", "sitemap")  # they list what is recent: --since cannot page back
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +41,9 @@ def crawl(
     for source in sources:
         if source.kind not in SPIDERS:
             log.warning("source %s: kind %r cannot be crawled yet; skipped", source.id, source.kind)
+        elif since and source.kind in NO_PAST:
+            log.warning("source %s: a %s has no older pages to reach; --since ignored",
+                        source.id, source.kind)
     # create and migrate before spiders open it (an older store is clustered at the threshold)
     Store(settings.store_path,
           near_duplicate_threshold=settings.crawl.near_duplicate_threshold).close()

@@ -131,6 +131,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX crawl_failures_run ON crawl_failures(run_id);
     ALTER TABLE crawl_runs ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE crawl_runs ADD COLUMN not_modified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE crawl_runs ADD COLUMN close_reason TEXT;
     """,
 ]
 
@@ -532,14 +533,16 @@ class Store:
         )
         return int(cursor.lastrowid or 0)
 
-    def finish_run(self, run_id: int, counts: RunCounts) -> None:
+    def finish_run(self, run_id: int, counts: RunCounts, close_reason: str = "finished") -> None:
+        """Record a run's counts and why it closed: "finished" (read to the end), or
+        "shutdown", "closespider_itemcount"... (stopped early: pages past it may be unread)."""
         self.db.execute(
             """UPDATE crawl_runs SET finished_at = ?, fetched = ?, new = ?, updated = ?, seen = ?,
                failures = ?, start_failures = ?, duplicates = ?, not_modified = ?,
-               last_error = ? WHERE id = ?""",
+               last_error = ?, close_reason = ? WHERE id = ?""",
             (now_iso(), counts.fetched, counts.new, counts.updated, counts.seen, counts.failures,
              counts.start_failures, counts.duplicates, counts.not_modified, counts.last_error,
-             run_id),
+             close_reason, run_id),
         )
 
     def record_failure(self, run_id: int, source: str, url: str, reason: str) -> None:

@@ -222,3 +222,13 @@ def test_two_starts_leading_to_one_sitemap_both_count(
     db = sqlite3.connect(workspace.data_dir / "pesquisa.db")
     (start_failures,) = db.execute("SELECT start_failures FROM crawl_runs").fetchone()
     assert start_failures == 0  # hijo.xml is fetched once, for both indexes
+
+
+def test_since_on_a_feed_says_it_has_no_past(workspace: Workspace, small_site: DemoServer) -> None:
+    add_source(workspace, "prueba", f"{small_site.base_url}/feed.xml")
+    result = workspace.cli("crawl", "prueba", "--since", "2026-01-01")
+    assert result.returncode == 0, result.stderr
+    assert "prueba: a feed has no older pages to reach; --since ignored" in result.stderr
+    assert len(stored_urls(workspace)) == 1  # crawled as usual
+    db = sqlite3.connect(workspace.data_dir / "pesquisa.db")
+    assert db.execute("SELECT close_reason FROM crawl_runs").fetchall() == [("finished",)]

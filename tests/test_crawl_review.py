@@ -152,6 +152,26 @@ def test_listing_pages_on_after_an_unfinished_run(tmp_path: Path) -> None:
     assert [i.published for i in again.items] == ["2026-09-25T09:05:00-05:00"]
 
 
+@pytest.mark.parametrize("reason", ["closespider_itemcount", "shutdown"])
+def test_listing_pages_on_after_a_run_stopped_early(tmp_path: Path, reason: str) -> None:
+    """A run stopped by max_items_per_run or Ctrl-C finishes without failures, yet it may not
+    have read sheet 2: its close reason says so, and the next run pages on."""
+    from pesquisa.store import RunCounts
+
+    source = load_source_file(CONFIG / "mpfn-noticias.yml")
+    pages, _ = load_fixture("mpfn-noticias")
+    store = tmp_path / "store.db"
+    first = replay(source, pages, store)
+    remember(store, [i for i in first.items if (i.published or "") >= "2026-09-27"])
+    with Store(store) as db:
+        db.finish_run(db.start_run(source.id), RunCounts(new=2), close_reason=reason)
+    again = replay(source, pages, store)
+    assert f"{MPFN}?sheet=2" in again.requested
+    with Store(store) as db:  # the same run read to the end: sheet 1 of known cards stops it
+        db.finish_run(db.start_run(source.id), RunCounts(new=2), close_reason="finished")
+    assert f"{MPFN}?sheet=2" not in replay(source, pages, store).requested
+
+
 # -- bad dates and bad links -------------------------------------------------------------------
 
 

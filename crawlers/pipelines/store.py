@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
@@ -30,7 +31,10 @@ class StorePipeline:
         path = crawler.settings.get("PESQUISA_STORE_PATH")
         if not path:
             raise NotConfigured("PESQUISA_STORE_PATH is not set")
-        return cls(crawler, Path(path))
+        pipeline = cls(crawler, Path(path))
+        # The run is finished on spider_closed, which carries why the spider closed.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
@@ -59,14 +63,13 @@ class StorePipeline:
             self.counts.duplicates += 1
         return item
 
-    def close_spider(self) -> None:
+    def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
         self.counts.fetched = int(stats.get_value("downloader/response_count", 0))
         self.counts.seen += int(stats.get_value("pesquisa/skipped_seen", 0))
         self.counts.failures = int(stats.get_value("pesquisa/failures", 0))
         self.counts.not_modified = int(stats.get_value("pesquisa/not_modified", 0))
         self.counts.last_error = stats.get_value("pesquisa/last_error")
-        spider = self.crawler.spider
         if isinstance(spider, SourceSpider):
             self.counts.start_failures = spider.start_failures()
             if self.counts.start_failures and not self.counts.last_error:
@@ -74,5 +77,5 @@ class StorePipeline:
                     "no list of articles at a start URL (redirected off-site, "
                     "robots.txt without sitemaps, or an empty sitemap index?)"
                 )
-        self.store.finish_run(self.run_id, self.counts)
+        self.store.finish_run(self.run_id, self.counts, close_reason=reason)
         self.store.close()

@@ -133,13 +133,17 @@ class PagedSpider(SourceSpider):
 
     @cached_property
     def last_run_clean(self) -> bool:
-        """Whether this source's previous run finished without a failure. Only then does a
-        page of known cards mean that the pages after it are known too: a killed run, or a
-        failed index page or article, may have left cards past it unstored."""
+        """Whether this source's previous run read to the end without a failure. Only then
+        does a page of known cards mean that the pages after it are known too: a killed or
+        stopped run (Ctrl-C, max_items_per_run), or a failed index page or article, may have
+        left cards past it unstored. Runs from before close reasons were kept count as read."""
         current = self.crawler.stats.get_value("pesquisa/run_id")
         for run in self.store.iter_runs(self.source.id):
             if run["id"] != current:
-                return run["finished_at"] is not None and not run["failures"]
+                return (
+                    run["finished_at"] is not None and not run["failures"]
+                    and run.get("close_reason") in (None, "finished")
+                )
         return True
 
     def keep_paging(self, page: int, cards: list[Card], seen: int) -> bool:
