@@ -23,6 +23,7 @@ from trafilatura.metadata import extract_title
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from crawlers.boilerplate import clean_body
 from crawlers.dates import FIRST_YEAR, LAST_YEAR, page_date
 from pesquisa.ids import strip_tracking
 from pesquisa.lima import LIMA
@@ -465,12 +466,10 @@ def extract(
     )
     if not isinstance(doc, Document):
         return None
-    text = (doc.text or "").strip()
+    title = facts.title or strip_site_suffix(extract_title(tree) or "", (), None)
+    text = clean_body((doc.text or "").strip(), title, (facts.section, *SECTIONS.values()))
     if len(text) < MIN_TEXT_CHARS:
         return None
-    title = facts.title or strip_site_suffix(extract_title(tree) or "", (), None)
-    if title and text.startswith(title):
-        text = text[len(title) :].lstrip()
     published = facts.published or to_iso(published_hint) or to_iso(visible)
     if published is None:
         found = htmldate.find_date(

@@ -12,6 +12,7 @@ serves (written to mirror its structure: feed format, selectors, date format, pa
         title: "..."
         published: "2026-11-20T10:30:00-05:00"            # exact ISO 8601, Lima offset
         body: ["first words of the body", "a sentence from the middle"]  # substrings of text
+        not_in_body: ["LEE TAMBIÉN", "(FIN)"]             # optional: must not be in the text
         author: "..."                                     # optional
         section: "..."                                    # optional
 

@@ -11,6 +11,7 @@ import pytest
 from scrapy.http import HtmlResponse, Request, XmlResponse
 from scrapy.utils.test import get_crawler
 
+from crawlers.boilerplate import clean_body
 from crawlers.extract import extract, strip_site_suffix, to_iso
 from crawlers.spiders.feed import FeedSpider
 from pesquisa.demo.site import article_url
@@ -239,3 +240,111 @@ def test_feed_creator_is_the_author_when_the_page_names_none(tmp_path: Path) -> 
     assert [(i.author, i.published, i.section) for i in items] == [
         ("Ana Torres", "2026-11-23T10:00:00-05:00", "Política")
     ]
+
+
+# -- boilerplate in the body (crawlers/boilerplate.py) -----------------------------------------
+
+TITLE = "Fiscalía allana oficinas de empresa investigada"
+PARAGRAPH = (
+    "La Fiscalía Especializada contra la Criminalidad Organizada allanó este martes las "
+    "oficinas de la empresa investigada por presuntos pagos irregulares a funcionarios."
+)
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        "LEE TAMBIÉN | Fiscalía allana la Municipalidad de Chiclayo por presuntos cobros",
+        "Lee también: Provías, los contratos que investiga la fiscalía",
+        "Te puede interesar ► Extorsión en Lima: las cifras por distrito",
+        "Contenido sugerido",
+        "Escucha el podcast Informe RPP en Spotify, Apple Podcasts y Google Podcasts.",
+        "Síguenos en Google News",
+        "Sigue a Exitosa en WhatsApp y recibe las noticias del día.",
+        "Suscríbete a nuestro newsletter y recibe las noticias más importantes.",
+        "Compartir: Facebook Twitter WhatsApp",
+        "Foto: Andina/Difusión",
+        "(Foto: archivo)",
+        "(FIN) JCR/MAO",
+        "(FIN)",
+    ],
+)
+def test_furniture_lines_go(furniture: str) -> None:
+    text = f"{PARAGRAPH}\n{furniture}\n{PARAGRAPH}"
+    assert clean_body(text, TITLE) == f"{PARAGRAPH}\n{PARAGRAPH}"
+
+
+def test_the_section_label_and_title_above_the_text_go() -> None:
+    text = f"Actualidad\n{TITLE}\nLa investigación apunta a una red de cobros.\n{PARAGRAPH}"
+    cleaned = clean_body(text, TITLE, ["Actualidad"])
+    assert cleaned == f"La investigación apunta a una red de cobros.\n{PARAGRAPH}"  # dek stays
+    # another known section word as the kicker, written in capitals without its accent
+    assert clean_body(f"POLITICA\n{TITLE}\n{PARAGRAPH}", TITLE, ["Judiciales", "Política"]) == (
+        PARAGRAPH
+    )
+    assert clean_body(f"{TITLE} {PARAGRAPH}", TITLE) == PARAGRAPH  # run into the first line
+
+
+def test_a_heading_that_is_not_a_section_stays_above_the_title() -> None:
+    # El Peruano's norms print the issuing sector above the norm's number: content.
+    text = f"JUSTICIA Y DERECHOS HUMANOS\nRESOLUCIÓN SUPREMA N° 0123-2026-JUS\n{PARAGRAPH}"
+    assert clean_body(text, "RESOLUCIÓN SUPREMA N° 0123-2026-JUS", ["Política"]) == text
+
+
+def test_press_label_and_bare_date_at_the_top_go() -> None:
+    dek = "El informe de control señala presunta responsabilidad penal de seis funcionarios."
+    text = f"{dek}\nNota de prensa\n28 de setiembre de 2026 - 11:57 a. m.\n{PARAGRAPH}"
+    assert clean_body(text, TITLE) == f"{dek}\n{PARAGRAPH}"
+    dated = "Lima, 28 de setiembre de 2026"  # a norm's place and date: content
+    assert clean_body(f"{dated}\n{PARAGRAPH}", TITLE) == f"{dated}\n{PARAGRAPH}"
+
+
+def test_more_from_andina_goes_with_its_headlines_and_the_signature() -> None:
+    text = (
+        f"{PARAGRAPH}\nMás en Andina:\n"
+        "Contraloría identifica perjuicio de S/ 3.2 millones en obra de saneamiento en Piura\n"
+        "- Ejecutivo prorroga estado de emergencia en Lima Metropolitana y el Callao\n"
+        "(FIN) JCR/MAO"
+    )
+    assert clean_body(text, TITLE) == PARAGRAPH
+    assert clean_body(f"{PARAGRAPH} (FIN) KHC/MAO", TITLE) == PARAGRAPH  # closing a paragraph
+    ending = f"{PARAGRAPH}\nLa huelga de transportistas no tiene (fin) del"
+    assert clean_body(ending, TITLE) == ending  # lower case: a word, not a signature
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "En diálogo con RPP, el abogado del gobernador afirmó que apelará la medida.",
+        "Lima, nov. 20 (ANDINA). El Primer Juzgado dictó 18 meses de prisión preventiva.",
+        "Según informó la agencia Andina, el operativo se realizó en Comas.",
+        "Lee también el informe completo quien quiera conocer los detalles del caso.",
+        "Escucha la grabación difundida por la fiscalía, en la que se oye al investigado.",
+        "Síguenos, le dijo el agente al testigo antes de subir al patrullero.",
+        "Foto: la imagen que entregó el denunciante muestra al funcionario. Es clave.",
+        "Compartir información reservada es delito, recordó la fiscal.",
+        "El fin de la investigación (FIN de etapa) llegará en marzo.",
+        "Actualidad",  # a section word in the middle of the text is not a top label
+        TITLE,  # nor the title, below the first paragraph
+        "Más información sobre la banda",  # a subheading
+    ],
+)
+def test_real_sentences_stay(sentence: str) -> None:
+    text = f"{PARAGRAPH}\n{sentence}\n{PARAGRAPH}"
+    assert clean_body(text, TITLE, ["Actualidad"]) == text
+
+
+def test_extract_removes_the_furniture_of_a_page() -> None:
+    body = (
+        f"<p>{BODY_ES}</p><p><strong>LEE TAMBIÉN | </strong><a href='/x'>Otra nota</a></p>"
+        f"<p>{BODY_ES}</p><p>Escucha el podcast Informe RPP en Spotify.</p>"
+        "<p>En diálogo con RPP, el fiscal confirmó la diligencia.</p><p>(FIN) JCR/MAO</p>"
+    )
+    page = article_page(header='<a class="kicker" href="/politica">Política</a>', body="")
+    page = page.replace('<div class="body"><p></p><p></p></div>', f'<div class="body">{body}</div>')
+    found = extract(page, URL)
+    assert found is not None
+    assert found.text.startswith(BODY_ES[:60])
+    assert "En diálogo con RPP, el fiscal confirmó la diligencia." in found.text
+    for furniture in ("LEE TAMBIÉN", "Escucha el podcast", "(FIN)", found.title):
+        assert furniture not in found.text

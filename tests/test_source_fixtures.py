@@ -40,6 +40,8 @@ def test_source_parses_its_fixture(source_id: str, tmp_path: Path) -> None:
         assert item.published == want["published"]
         for passage in want["body"]:
             assert passage in item.text, f"{passage!r} not in the text of {want['url']}"
+        for passage in want.get("not_in_body", []):  # page furniture that must not leak
+            assert passage not in item.text, f"{passage!r} leaked into {want['url']}"
         for key in ("author", "section", "language", "content_type"):
             if key in want:
                 assert getattr(item, key) == want[key], key
