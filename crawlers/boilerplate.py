@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from crawlers.dates import find_dates
+from pesquisa.ids import fold
 
 MAX_FURNITURE_CHARS = 220  # longer lines are paragraphs: no rule below applies to them
 HEAD_LINES = 5  # labels and bare dates are looked for in this many lines at the top
@@ -93,12 +94,9 @@ _SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "»", ")")
 
 
 _WORD = re.compile(r"\w+")
-_PLAIN = str.maketrans("áéíóúüñàèìòùâêîôûäëïöç", "aeiouunaeiouaeiouaeioc")
-
-
 def _fold(line: str) -> str:
     """Lower case, accents removed, whitespace collapsed: what the rules above match."""
-    return " ".join(line.lower().translate(_PLAIN).split())
+    return " ".join(fold(line).split())
 
 
 def _key(text: str) -> str:

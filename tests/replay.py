@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -147,6 +147,3 @@ def replay(
     finally:
         spider.closed("finished")
 
-
-def items_by_url(items: Iterable[ArticleItem]) -> dict[str, ArticleItem]:
-    return {item.url: item for item in items}

@@ -91,3 +91,14 @@ def test_pdfs_by_type_or_by_name() -> None:
     assert is_pdf(Headers({"Content-Type": "application/pdf"}), "http://x/doc")
     assert is_pdf(Headers({"Content-Type": "application/octet-stream"}), "http://x/a.PDF?v=1")
     assert not is_pdf(Headers({"Content-Type": "text/html"}), "http://x/a.pdf")
+
+
+def test_pdfs_get_the_pdf_size_limit_whatever_their_pdf_type() -> None:
+    from scrapy.http.headers import Headers
+
+    from crawlers.middlewares.size_limit import is_pdf
+
+    for kind in ("application/pdf", "application/x-pdf", "Application/PDF; charset=binary"):
+        assert is_pdf(Headers({"Content-Type": kind}), "https://www.gob.pe/x")
+    assert is_pdf(Headers({"Content-Type": "application/octet-stream"}), "https://x.pe/a.PDF?v=2")
+    assert not is_pdf(Headers({"Content-Type": "text/html"}), "https://x.pe/a.pdf")

@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class PrivateAddress(Refused):
-    """A request to a non-public address."""
-
-
 def is_public(ip: IPAddress) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -109,4 +105,4 @@ class PrivateHostGuard:
                 reason = f"private address refused: {host} resolves to {private[0]}"
             self.verdicts[host] = reason
         if reason:
-            raise PrivateAddress(reason)
+            raise Refused(reason)

@@ -1,5 +1,6 @@
-"""The one exception our middlewares raise: a request refused, or a response dropped, on purpose
-but still a failure of the crawl, recorded with its reason (SourceSpider.failed)."""
+"""The exception our middlewares raise for a request refused, or a response dropped, on purpose
+but still a failure of the crawl, recorded with its reason (SourceSpider.failed). A 304 is
+no failure: conditional.py raises NotModified, an IgnoreRequest the spider skips."""
 
 from __future__ import annotations
 

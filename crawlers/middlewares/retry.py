@@ -48,11 +48,17 @@ def retry_after(response: Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def backoff_delay(settings: BaseSettings, retry_times: int, at_least: float = 0.0) -> float:
-    """The wait before retry number `retry_times` (1 for the first)."""
+def backoff_wait(settings: BaseSettings, retry_times: int, at_least: float = 0.0) -> float:
+    """The wait before retry number `retry_times` (1 for the first), without jitter."""
     base = settings.getfloat("PESQUISA_RETRY_BACKOFF", 2.0)
     cap = settings.getfloat("PESQUISA_RETRY_BACKOFF_MAX", 120.0)
-    wait = min(cap, max(base * 2 ** max(retry_times - 1, 0), at_least))
+    return min(cap, max(base * 2 ** max(retry_times - 1, 0), at_least))
+
+
+def backoff_delay(settings: BaseSettings, retry_times: int, at_least: float = 0.0) -> float:
+    """The wait before retry number `retry_times` (1 for the first), with jitter."""
+    cap = settings.getfloat("PESQUISA_RETRY_BACKOFF_MAX", 120.0)
+    wait = backoff_wait(settings, retry_times, at_least)
     return min(cap, wait * (1 + random.uniform(0, JITTER)))
 
 

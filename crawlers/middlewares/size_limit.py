@@ -18,6 +18,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
 from scrapy.http import Request, Response
 from scrapy.http.headers import Headers
 
+from crawlers.middlewares.pdf_text import PDF_TYPES
 from crawlers.middlewares.refused import Refused
 
 if TYPE_CHECKING:
@@ -30,14 +31,10 @@ LIMIT = "pesquisa_size_limit"  # request meta: (limit, "PDF" or "page"), once he
 
 def is_pdf(headers: Headers, url: str) -> bool:
     content_type = (headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
-    if content_type == b"application/pdf":
+    if content_type in PDF_TYPES:
         return True
     generic = content_type in (b"", b"application/octet-stream", b"binary/octet-stream")
     return generic and url.lower().split("?", 1)[0].endswith(".pdf")
-
-
-class TooLarge(Refused):
-    """A response over its size limit."""
 
 
 class SizeLimit:
@@ -80,7 +77,7 @@ class SizeLimit:
     def process_exception(self, request: Request, exception: Exception) -> None:
         """Turn our own stop into a failure the spider records with its reason."""
         if isinstance(exception, StopDownload) and request.meta.get(TOO_LARGE):
-            raise TooLarge(request.meta[TOO_LARGE])
+            raise Refused(request.meta[TOO_LARGE])
 
 
 class LimitedDecompression(HttpCompressionMiddleware):
@@ -100,7 +97,7 @@ class LimitedDecompression(HttpCompressionMiddleware):
         try:
             return super().process_response(request, response)
         except IgnoreRequest:
-            raise TooLarge(
+            raise Refused(
                 f"too large: {what} of more than {limit} bytes once decompressed "
                 f"({len(response.body)} bytes compressed)"
             ) from None

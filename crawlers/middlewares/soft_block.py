@@ -16,7 +16,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response, TextResponse
 
 from crawlers.middlewares.refused import Refused
-from crawlers.middlewares.retry import retry_later
+from crawlers.middlewares.retry import backoff_wait, retry_later
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -89,8 +89,5 @@ class SoftBlockDetector:
         slot = downloader.slots.get(downloader.get_slot_key(request))
         if slot is None:
             return
-        settings = self.crawler.settings
-        base = settings.getfloat("PESQUISA_RETRY_BACKOFF", 2.0)
-        cap = settings.getfloat("PESQUISA_RETRY_BACKOFF_MAX", 120.0)
         retry = int(request.meta.get("retry_times", 0)) + 1
-        slot.delay = max(slot.delay, min(cap, base * 2 ** (retry - 1)))
+        slot.delay = max(slot.delay, backoff_wait(self.crawler.settings, retry))

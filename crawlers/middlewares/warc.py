@@ -2,8 +2,8 @@
 
 Placed next to the downloader (priority 950), so it sees each response as it came off the
 wire: every redirect hop, every retried error, robots.txt, feeds, 304s, and bodies still
-content-encoded (HttpCompressionMiddleware decodes them after us). Each record is its own
-gzip member, so a document's pointer (file, offset, length) can be read back with one seek.
+content-encoded (size_limit.LimitedDecompression decodes them after us). Each record is its
+own gzip member, so a document's pointer (file, offset, length) can be read back with one seek.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ known results until all are older than DAY. URLs may hold {since}, {today} and {
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from scrapy.http import Request, Response, TextResponse
@@ -21,12 +21,9 @@ from crawlers.spiders.listing import PAGE_PLACEHOLDER, Card, PagedSpider
 from crawlers.spiders.paging import (
     Hints,
     dot,
-    expand_url,
     looks_like_pdf,
     older_than,
     parse_date,
-    since_day,
-    today_in_lima,
     with_param,
 )
 from pesquisa.ids import canonical_url, strip_tracking
@@ -46,15 +43,11 @@ class ApiSpider(PagedSpider):
     kind = "api"
     fields: ApiFields
 
-    async def start(self) -> AsyncIterator[Any]:
-        since = since_day(self.since, self.fields.lookback_days)
-        for template in self.source.urls:
-            for base in expand_url(template, since, today_in_lima()):
-                url = self.api_page_url(base, 0)
-                self.leads_from.setdefault(url, set()).add(template)
-                yield self.api_request(url, 0, base, template)
+    def start_request(self, url: str, template: str, base: str) -> Request | None:
+        return self.api_request(url, 0, base, template)
 
-    def api_page_url(self, base: str, page: int) -> str:
+    def page_url(self, base: str, page: int) -> str:
+        """The URL of result page `page` (0: the first), by the source's `paging`."""
         paging = self.fields.paging
         number = paging.start + page * paging.step
         url = base.replace(PAGE_PLACEHOLDER, str(number))
@@ -99,7 +92,7 @@ class ApiSpider(PagedSpider):
                 continue
             yield from self._follow_result(response, result, card)
         if self._more(data, results, page, cards, seen):
-            url = self.api_page_url(base, page + 1)
+            url = self.page_url(base, page + 1)
             if url not in self.listing_urls:
                 yield self.api_request(url, page + 1, base, response.meta.get(START))
 
@@ -116,8 +109,7 @@ class ApiSpider(PagedSpider):
         if page + 1 >= limit:
             return False
         if self.since:
-            dated = [card.hints.published for card in cards if card.hints.published]
-            return not dated or not all(older_than(day, self.since) for day in dated)
+            return self.newer_than_since(cards)
         return seen < len(cards) or not cards or not self.last_run_clean
 
     def _card(self, response: Response, result: dict[str, Any]) -> Card | None:

@@ -151,10 +151,14 @@ class PagedSpider(SourceSpider):
         if page + 1 >= limit:
             return False
         if self.since:
-            dated = [card.hints.published for card in cards if card.hints.published]
-            return not dated or not all(older_than(day, self.since) for day in dated)
+            return self.newer_than_since(cards)
         # a page of known cards: the rest is older and known too, if the last run finished
         return seen < len(cards) or not self.last_run_clean
+
+    def newer_than_since(self, cards: list[Card]) -> bool:
+        """A backfill pages on until every dated card of a page is older than --since."""
+        dated = [card.hints.published for card in cards if card.hints.published]
+        return not dated or not all(older_than(day, self.since) for day in dated)
 
     def next_page(
         self, response: TextResponse, page: int, base: str, cards: list[Card], seen: int
@@ -195,7 +199,8 @@ class PagedSpider(SourceSpider):
         return self.settings.getint(MAX_PDF_SETTING, DEFAULT_MAX_PDF) or DEFAULT_MAX_PDF
 
     def pdf_request(self, url: str, hints: Hints, link: str | None = None) -> Request | None:
-        # A PDF may be bigger than a page: Scrapy's per-request limit lifts the page limit.
+        # Scrapy's own size check at the PDF limit (DOWNLOAD_MAXSIZE is the larger of the
+        # page and PDF limits; SizeLimit applies each one by the response's headers).
         return self.document_request(url, hints, link, download_maxsize=self.max_pdf_bytes)
 
     def document_request(

@@ -15,14 +15,14 @@ from scrapy.http import TextResponse
 from crawlers.dates import parse_spanish_date
 from crawlers.extract import to_iso
 from crawlers.items import ArticleItem
+from crawlers.spiders.base import PDF_CONTENT_TYPE
 from pesquisa.lima import LIMA
 from pesquisa.source_fields import XPATH_PREFIX
-
-PDF_TYPE = "application/pdf"
 
 
 def looks_like_pdf(url: str) -> bool:
     return url.lower().split("?")[0].split("#")[0].endswith(".pdf")
+
 
 # -- URLs ------------------------------------------------------------------------------------
 
@@ -171,7 +171,7 @@ class Hints:
 def enrich(item: ArticleItem, hints: Hints) -> ArticleItem:
     """The item with the card's facts: its title and date for a PDF (whose own metadata is
     rarely the document's), or when the page gave none; and its extra fields."""
-    pdf = item.content_type == PDF_TYPE
+    pdf = item.content_type == PDF_CONTENT_TYPE
     title = hints.title if hints.title and (pdf or not item.title) else item.title
     published = item.published or hints.published
     if pdf and hints.published:  # a PDF's creation date is not its publication date
