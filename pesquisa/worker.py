@@ -11,21 +11,53 @@ import fcntl
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from indexer import open_index
 from indexer.base import IndexBackend, IndexDocument
-from nlp.annotate import annotate
+from nlp.annotate import SNIPPET_CHARS, mentions
 from pesquisa.errors import RetryLater
 from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
 from pesquisa.store import ANNOTATED, FAILED, FETCHED, Document, Mention, Store
 
 log = logging.getLogger(__name__)
+
+
+BATCH = 16  # texts per nlp.pipe batch: news articles are long, larger batches gain little
+
+
+@dataclass
+class Annotated:
+    """What the store keeps of one annotated document."""
+
+    mentions: list[Mention]
+    crime_types: list[dict[str, Any]]
+    case_numbers: list[dict[str, Any]]
+
+
+def _annotated(doc: Doc) -> Annotated:
+    """Mentions, crime-type occurrences (with their sentence) and case numbers of a Doc."""
+    crimes = []
+    sentences = doc.has_annotation("SENT_START")
+    for found in _extension(doc, "crime_types"):
+        span = doc.char_span(found["start"], found["end"], alignment_mode="expand")
+        snippet = None
+        if span is not None and sentences:
+            snippet = " ".join(span.sent.text.split())[:SNIPPET_CHARS]
+        crimes.append({**found, "snippet": snippet})
+    return Annotated(mentions(doc), crimes, list(_extension(doc, "case_numbers")))
+
+
+def _extension(doc: Doc, name: str) -> list[dict[str, Any]]:
+    # a pipeline without the component (a test's blank one) has no such extension
+    return list(getattr(doc._, name) or []) if Doc.has_extension(name) else []
 
 
 @dataclass
@@ -80,19 +112,51 @@ class Worker:
         One worker per data dir at a time (a lock file says which): two would do the same
         NLP twice, and the index has one writer.
         """
+        with self._exclusive(), Store(self.settings.store_path) as store:
+            return self._drain(store, stop, on_batch)
+
+    def reprocess(
+        self,
+        stop: threading.Event | None = None,
+        on_batch: Callable[[Progress], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
+        requeue: bool = True,
+    ) -> Progress:
+        """Annotate and index every stored document again (after a knowledge-base or pattern
+        change), without crawling: all go back to the queue in one statement, then the queue
+        is drained. A run killed half-way leaves the rest queued: `process` (or this with
+        `requeue=False`) finishes them. `on_start` hears how many documents are queued.
+        """
+        with self._exclusive(), Store(self.settings.store_path) as store:
+            self.nlp  # noqa: B018  (a missing model is an error before anything is queued)
+            if requeue:
+                total = store.requeue_all()
+            else:
+                counts = store.counts()
+                total = counts.get(FETCHED, 0) + counts.get(ANNOTATED, 0)
+            if on_start:
+                on_start(total)
+            return self._drain(store, stop, on_batch)
+
+    def _exclusive(self) -> AbstractContextManager[None]:
+        return _exclusive(self.settings.data_dir / "worker.lock")
+
+    def _drain(
+        self,
+        store: Store,
+        stop: threading.Event | None,
+        on_batch: Callable[[Progress], None] | None,
+    ) -> Progress:
         progress = Progress()
         stop = stop or threading.Event()
         size = self.settings.worker.batch_size
-        with _exclusive(self.settings.data_dir / "worker.lock"), Store(
-            self.settings.store_path
-        ) as store:
-            while not stop.is_set():
-                annotated = self._annotate(store, size, progress)
-                indexed = self._index(store, size, progress)
-                if on_batch and (annotated or indexed):
-                    on_batch(progress)
-                if not annotated and not indexed:
-                    break
+        while not stop.is_set():
+            annotated = self._annotate(store, size, progress)
+            indexed = self._index(store, size, progress)
+            if on_batch and (annotated or indexed):
+                on_batch(progress)
+            if not annotated and not indexed:
+                break
         return progress
 
     def _annotate(self, store: Store, size: int, progress: Progress) -> int:
@@ -102,21 +166,24 @@ class Worker:
         cut = min(self.settings.worker.max_text_chars, self.nlp.max_length - 1)
         texts = [doc.text[:cut] for doc in docs]
         try:
-            results: list[list[Mention] | None] = list(annotate(self.nlp, texts))
+            results: list[Annotated | None] = [
+                _annotated(parsed) for parsed in self.nlp.pipe(texts, batch_size=BATCH)
+            ]
         except Exception:  # one document broke the batch: find it, set it aside, go on
             pairs = zip(docs, texts, strict=True)
             results = [self._annotate_one(store, doc, text) for doc, text in pairs]
-        for doc, mentions in zip(docs, results, strict=True):
-            if mentions is None:
+        for doc, result in zip(docs, results, strict=True):
+            if result is None:
                 progress.failed += 1
                 continue
-            store.save_annotations(doc, mentions)
+            store.save_annotations(doc, result.mentions, result.crime_types,
+                                   result.case_numbers)
             progress.annotated += 1
         return len(docs)
 
-    def _annotate_one(self, store: Store, doc: Document, text: str) -> list[Mention] | None:
+    def _annotate_one(self, store: Store, doc: Document, text: str) -> Annotated | None:
         try:
-            return next(annotate(self.nlp, [text]))
+            return _annotated(self.nlp(text))
         except Exception as exc:
             reason = f"annotation failed: {type(exc).__name__}: {exc}"[:500]
             log.warning("document %s (%s) set aside: %s", doc.id[:12], doc.url, reason)
