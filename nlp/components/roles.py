@@ -69,7 +69,8 @@ class RoleTagger:
                 i += 1
                 continue
             start, head_end = head
-            end = _qualifiers(doc, head_end, folded(doc[head_end - 1]))
+            end, fixed = _qualifiers(doc, head_end, folded(doc[head_end - 1]))
+            _drop_model_ents(doc, fixed)
             role = _role_text(doc[start:end])
             if not _apposition(doc, start, end, role):
                 _following(doc, end, role)
@@ -118,10 +119,15 @@ def _connector_entity(doc: Doc, i: int, labels: frozenset[str]) -> int:
     return i
 
 
-def _qualifiers(doc: Doc, i: int, head: str) -> int:
+def _qualifiers(doc: Doc, i: int, head: str) -> tuple[int, list[tuple[int, int]]]:
+    """End of the role phrase, and the token ranges that matched the fixed qualifier list."""
     base = head[2:].lstrip("-") if head.startswith("ex") and len(head) > 4 else head
+    fixed = []
     while i < len(doc):
-        nxt = max(_match_qualifier(doc, i), _connector_entity(doc, i, frozenset({"ORG"})))
+        listed = _match_qualifier(doc, i)
+        if listed > i:
+            fixed.append((i, listed))
+        nxt = max(listed, _connector_entity(doc, i, frozenset({"ORG"})))
         if nxt == i and base in PLACE_HEADS:
             nxt = _connector_entity(doc, i, frozenset({"LOC", "ORG"}))
             if nxt == i and folded(doc[i]) in {"de", "del"} and i + 1 < len(doc):
@@ -130,9 +136,19 @@ def _qualifiers(doc: Doc, i: int, head: str) -> int:
                     two = folded(doc[place]) in {"la", "san", "santa", "el", "villa", "puerto"}
                     nxt = place + (2 if two and place + 1 < len(doc) else 1)
         if nxt == i:
-            return i
+            break
         i = nxt
-    return i
+    return i, fixed
+
+
+def _drop_model_ents(doc: Doc, ranges: list[tuple[int, int]]) -> None:
+    """Role words are no entity: the model's "Nación" in "fiscal de la Nación" goes."""
+    if not ranges:
+        return
+    keep = [e for e in doc.ents if e._.source is not None
+            or not any(s <= e.start and e.end <= end for s, end in ranges)]
+    if len(keep) < len(doc.ents):
+        doc.ents = keep
 
 
 def _person_at(doc: Doc, i: int) -> bool:
