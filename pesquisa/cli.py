@@ -206,7 +206,8 @@ def annotate(ctx: click.Context, file: Path, as_json: bool, batch_size: int) -> 
     from nlp.annotate import annotation
     from nlp.pipeline import load_pipeline
 
-    nlp = load_pipeline(_settings(ctx).nlp_model)
+    settings = _settings(ctx)
+    nlp = load_pipeline(settings.nlp_model, settings.kb)
     number = 0
     chunk = first
     while chunk:
@@ -228,7 +229,7 @@ def annotate(ctx: click.Context, file: Path, as_json: bool, batch_size: int) -> 
 
 def _print_annotation(number: int, line: str, result: dict[str, Any]) -> None:
     preview = line if len(line) <= 70 else line[:69] + "…"
-    click.echo(click.style(f"line {number}: ", bold=True) + preview)
+    click.echo(click.style(f"line {number}:", bold=True) + (" " + preview if preview else ""))
     rows = [
         [f"{e['start']}-{e['end']}", e["kind"], e["text"], e["entity_id"], e.get("role") or ""]
         for e in result["entities"]

@@ -96,7 +96,7 @@ class Worker:
         if self._nlp is None:
             from nlp.pipeline import load_pipeline
 
-            self._nlp = load_pipeline(self.settings.nlp_model)
+            self._nlp = load_pipeline(self.settings.nlp_model, self.settings.kb)
         return self._nlp
 
     def close(self) -> None:
