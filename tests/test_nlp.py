@@ -62,3 +62,17 @@ def test_mentions_carry_offsets_kinds_ids_and_sentences() -> None:
 def test_canonical_name_keeps_articles_and_drops_quotes() -> None:
     doc = spacy.blank("es")("«Los Pulpos»,")
     assert canonical_name(doc[0:4]) == "Los Pulpos"
+
+
+def test_sentence_words_glued_to_a_name_are_cut_off() -> None:
+    import spacy
+    from spacy.tokens import Span
+
+    from nlp.components.entity_filter import EntityFilter
+
+    blank = spacy.blank("es")
+    doc = blank("Según Zapata y Tras la reunión , Según dijo")
+    doc.ents = [Span(doc, 0, 2, label="PER"), Span(doc, 3, 4, label="PER"),
+                Span(doc, 7, 8, label="PER")]
+    EntityFilter(min_chars=2, labels=["PER"])(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Zapata", "PER")]

@@ -6,6 +6,15 @@ from collections.abc import Iterable
 
 from spacy.tokens import Doc, Span
 
+from pesquisa.ids import fold
+
+# Words that open a sentence capitalized and that the small model glues to the name after
+# them ("Según Zapata", "Tras Boluarte"): never part of a name, so they are cut off.
+LEADING_WORDS = frozenset(
+    "segun tras ante para desde durante mediante sin sobre contra con entre hacia hasta por "
+    "pero aunque ademas asimismo luego tambien asi incluso solo donde cuando mientras".split()
+)
+
 
 class EntityFilter:
     """Keep only spans with a wanted label that look like names.
@@ -27,6 +36,17 @@ class EntityFilter:
             and any(ch.isalpha() for ch in text)
         )
 
+    @staticmethod
+    def trim(span: Span) -> Span:
+        """The span without leading sentence words ("Según Zapata" -> "Zapata")."""
+        start = span.start
+        while start < span.end and fold(span.doc[start].text) in LEADING_WORDS:
+            start += 1
+        if start == span.start:
+            return span
+        return Span(span.doc, start, span.end, label=span.label)
+
     def __call__(self, doc: Doc) -> Doc:
-        doc.ents = [span for span in doc.ents if self.keep(span)]
+        trimmed = (self.trim(span) for span in doc.ents)
+        doc.ents = [span for span in trimmed if len(span) and self.keep(span)]
         return doc
