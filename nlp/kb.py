@@ -230,7 +230,8 @@ def load_kb(folder: Path | str | None) -> KnowledgeBase:
         return KnowledgeBase()
     folder = Path(folder)
     if not folder.is_dir():
-        log.info("knowledge base folder %s not found: gazetteer off", folder)
+        # a warning: the default config/kb is relative, so another working folder loses it
+        log.warning("knowledge base folder %s not found: gazetteer off", folder)
         return KnowledgeBase()
     entities: list[Entity] = []
     seen: dict[str, Path] = {}

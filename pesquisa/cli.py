@@ -175,12 +175,14 @@ def _input_lines(path: Path) -> Iterator[str]:
     name = "standard input" if str(path) == "-" else str(path)
     try:
         if str(path) == "-":
-            handle = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
+            handle = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="\n")
         else:
-            handle = path.open(encoding="utf-8-sig")
+            handle = path.open(encoding="utf-8-sig", newline="\n")
         with handle:
+            # only "\n" ends a line (a lone "\r" inside one must not shift the output); the
+            # "\r" of a CRLF ending is dropped, so offsets are into the line as a reader sees it
             for line in handle:
-                yield line.rstrip("\n")
+                yield line.removesuffix("\n").removesuffix("\r")
     except OSError as exc:
         raise FixInput("E410", path=name, reason=exc.strerror or str(exc)) from None
     except UnicodeDecodeError as exc:

@@ -10,10 +10,11 @@ from pesquisa.ids import fold
 
 # Words that open a sentence capitalized and that the small model glues to the name after
 # them ("Según Zapata", "Tras Boluarte"): never part of a name, so they are cut off.
-LEADING_WORDS = frozenset(
-    "segun tras ante para desde durante mediante sin sobre contra con entre hacia hasta por "
-    "pero aunque ademas asimismo luego tambien asi incluso solo donde cuando mientras".split()
-)
+LEADING_WORDS = frozenset({
+    "segun", "tras", "ante", "para", "desde", "durante", "mediante", "sin", "sobre", "contra",
+    "con", "entre", "hacia", "hasta", "por", "pero", "aunque", "ademas", "asimismo", "luego",
+    "tambien", "asi", "incluso", "solo", "donde", "cuando", "mientras",
+})
 
 
 class EntityFilter:

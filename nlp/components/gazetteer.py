@@ -16,11 +16,24 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
-from nlp.components.tokens import PARTICLES, folded, is_cap
+from nlp.components.tokens import ARTICLES, PARTICLES, folded, is_cap
 from nlp.kb import Entity, KnowledgeBase
 from pesquisa.ids import fold
 
 FOLDED, EXACT = "folded", "exact"
+# After an institution's name, another country makes it that country's ("la Policía Nacional
+# de Colombia", "el Congreso chileno"), not the Peruvian one of the knowledge base.
+COUNTRIES = frozenset({
+    "argentina", "bolivia", "brasil", "chile", "china", "colombia", "ecuador", "ee.uu.",
+    "ee.uu", "eeuu", "espana", "estados", "francia", "italia", "mexico", "panama", "paraguay",
+    "rusia", "uruguay", "venezuela",
+})
+DEMONYMS = frozenset({
+    "argentina", "argentino", "boliviana", "boliviano", "brasilena", "brasileno", "chilena",
+    "chileno", "colombiana", "colombiano", "ecuatoriana", "ecuatoriano", "espanola", "espanol",
+    "estadounidense", "mexicana", "mexicano", "norteamericana", "norteamericano", "venezolana",
+    "venezolano",
+})
 
 
 class Gazetteer:
@@ -84,7 +97,9 @@ class Gazetteer:
         for match_id, span in found:
             entities[span.start, span.end] = self.kb.by_id[self.vocab.strings[match_id]]
         spans = filter_spans([doc[s:e] for s, e in entities])
-        return [(span, entities[span.start, span.end]) for span in spans]
+        return [(span, entities[span.start, span.end]) for span in spans
+                if not (entities[span.start, span.end].kind == "institution"
+                        and foreign(doc, span.end))]
 
     def __call__(self, doc: Doc) -> Doc:
         found = self.matches(doc)
@@ -102,6 +117,18 @@ class Gazetteer:
             ents.append(span)
         doc.ents = sorted(ents, key=lambda s: s.start)
         return doc
+
+
+def foreign(doc: Doc, i: int) -> bool:
+    """A country ("de Colombia", "del Ecuador", "de los Estados Unidos") or a nationality
+    ("chileno") at token i."""
+    words = [folded(t) for t in doc[i:i + 3]]
+    if words[:1] and words[0] in DEMONYMS:
+        return True
+    if words[:1] not in (["de"], ["del"]):
+        return False
+    rest = words[2:] if words[1:2] in (["la"], ["los"]) else words[1:]
+    return bool(rest) and rest[0] in COUNTRIES
 
 
 def _outside(ent: Span, kb_spans: list[Span]) -> list[Span]:
@@ -124,5 +151,7 @@ def _outside(ent: Span, kb_spans: list[Span]) -> list[Span]:
         while e > s and not is_cap(doc[e - 1]):
             e -= 1
         if e > s and any(ch.isalpha() for ch in doc[s:e].text) and len(doc[s:e].text) > 1:
+            if all(folded(t) in ARTICLES or folded(t) in PARTICLES for t in doc[s:e]):
+                continue  # "La" of the model's "La Fiscalía de la Nación" is no name
             kept.append(Span(doc, s, e, label=ent.label_))
     return kept

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span
 
+from nlp.components.gazetteer import foreign
 from nlp.components.roles import HEADS
 from nlp.components.tokens import QUOTES, folded
 from nlp.kb import KnowledgeBase, key, slug
@@ -89,6 +90,8 @@ class Normalizer:
         span._.source = source
         if span._.entity_id is None and span._.alias_of is None:
             entity = self.kb.lookup(clean_name(span))
+            if entity is not None and entity.kind == "institution" and foreign(span.doc, span.end):
+                entity = None  # "Policía Nacional" in "la Policía Nacional colombiana"
             if entity is not None:
                 if span.label_ != entity.label:
                     span = Span(span.doc, span.start, span.end, label=entity.label)
