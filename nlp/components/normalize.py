@@ -44,6 +44,19 @@ TITLES = frozenset({
     "sto", "ex", *HEADS, *(f"ex{h}" for h in HEADS),
 })
 STRIP = " \t\n.,;:" + "".join(QUOTES)
+# First words of public bodies missing from the knowledge base ("la Fiscalía", "el Juzgado de
+# Investigación Preparatoria de Puente Piedra", "la Comisaría de Comas"): the small model calls
+# them places or people; by their head word they are institutions.
+INSTITUTION_HEADS = frozenset({
+    "fiscalia", "fiscalias", "policia", "procuraduria", "contraloria", "ministerio", "juzgado",
+    "sala", "corte", "direccion", "division", "unidad", "comision", "congreso", "municipalidad",
+    "gobierno", "superintendencia", "instituto", "tribunal", "jurado", "defensoria",
+    "comisaria", "prefectura", "subprefectura", "ejercito", "consejo", "junta", "secretaria",
+    "gerencia", "intendencia", "agencia", "autoridad", "organismo", "oficina", "departamento",
+    "subcomision", "region", "dirincri", "depincri",
+})
+CONNECTORS = frozenset({"de", "del", "la", "las", "los", "el", "y", "e", "en", "contra", "para",
+                        "sobre", "a", "al"})
 
 
 @dataclass
@@ -99,10 +112,14 @@ class Normalizer:
                 span._.entity_id = entity.id
                 span._.kind = entity.kind
                 span._.canonical = entity.name
+        if span._.kind is None and source == "model":
+            span = _as_institution(span)
         if span._.kind is None:
             span._.kind = self.kinds.get(span.label_, "organization")
         if span._.canonical is None:
             span._.canonical = clean_name(span)
+            if span._.kind == "place" and span._.canonical.isupper():
+                span._.canonical = span._.canonical.title()  # a dateline's "LIMA"
         return span
 
     def _people(self, doc: Doc, spans: list[Span]) -> None:
@@ -206,6 +223,25 @@ def _trim(ent: Span) -> Span | None:
     if (start, end) == (ent.start, ent.end):
         return ent
     return Span(doc, start, end, label=ent.label_)
+
+
+def _as_institution(span: Span) -> Span:
+    """A model span headed by an institution word ("La Fiscalía" tagged LOC) becomes an
+    institution, without its leading article."""
+    doc, start = span.doc, span.start
+    if folded(doc[start]) in {"el", "la", "los", "las"} and start + 1 < span.end:
+        start += 1
+    if folded(doc[start]) not in INSTITUTION_HEADS or not doc[start].text[:1].isupper():
+        return span
+    if not all(t.text[:1].isupper() or folded(t) in CONNECTORS for t in doc[start:span.end]):
+        return span  # "Gobierno anunció": the model's span ran past the name
+    if any(foreign(doc, i) for i in range(start + 1, span.end + 1)):
+        return span  # another country's body ("Congreso de Chile"): not one of ours
+    found = Span(doc, start, span.end, label="ORG")
+    found._.source = span._.source
+    found._.aliases = span._.aliases
+    found._.kind = "institution"
+    return found
 
 
 def _is_title(doc: Doc, i: int) -> bool:
