@@ -68,12 +68,13 @@ def _year(text: str) -> int:
     return year + 2000 if year < 100 else year
 
 
-def _offset(text: str) -> tzinfo:
-    if text == "Z":
+def utc_offset(text: str) -> tzinfo:
+    """A zone written as "Z", "-05:00", "-0500", "-05" or, in PDF dates, "-05'00'"."""
+    if text in ("Z", "z"):
         return UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    digits = text[1:].replace(":", "").replace("'", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+    return timezone(-offset if text[0] == "-" else offset)
 
 
 def _build(match: re.Match[str]) -> DateMatch | None:
@@ -97,7 +98,7 @@ def _build(match: re.Match[str]) -> DateMatch | None:
                 return None
         if not FIRST_YEAR <= year <= LAST_YEAR:
             return None
-        zone = LIMA if not g["tz"] else _offset(g["tz"])
+        zone = LIMA if not g["tz"] else utc_offset(g["tz"])
         when = datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(LIMA)
     except (ValueError, KeyError):  # 31 de febrero, 25:00, month 13
         return None

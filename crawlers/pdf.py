@@ -17,10 +17,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 
 import pypdfium2 as pdfium
 
+from crawlers.dates import utc_offset
 from pesquisa.lima import LIMA
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def pdf_date(value: str | None) -> str | None:
     if not match:
         return None
     g = match.groupdict()
-    zone = LIMA if not g["z"] else _zone(g["z"])
+    zone = LIMA if not g["z"] else utc_offset(g["z"])
     try:
         when = datetime(
             int(g["y"]), int(g["mo"] or 1), int(g["d"] or 1), int(g["h"] or 0),
@@ -60,14 +61,6 @@ def pdf_date(value: str | None) -> str | None:
     except ValueError:
         return None
     return when.astimezone(LIMA).isoformat(timespec="seconds")
-
-
-def _zone(text: str) -> tzinfo:
-    if text in ("Z", "z"):
-        return UTC
-    digits = text[1:].replace("'", "")
-    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-    return timezone(-offset if text[0] == "-" else offset)
 
 
 def _clean(text: str) -> str:
