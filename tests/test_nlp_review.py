@@ -12,39 +12,18 @@ import sys
 from pathlib import Path
 
 import pytest
-import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
 
 import nlp.factories  # noqa: F401  (registers our components)
-from nlp.evaluate import parse_gold_line
 from nlp.kb import load_kb
+from tests.nlp_rules import KB, rules_pipeline, run
 
 REPO = Path(__file__).resolve().parent.parent
-KB = REPO / "tests" / "data" / "kb"
 
 
 @pytest.fixture(scope="module")
 def pipeline() -> Language:
-    pipe = spacy.blank("es")
-    pipe.add_pipe("sentencizer")
-    for name in ("pesquisa_gazetteer", "pesquisa_roles", "pesquisa_crime_groups",
-                 "pesquisa_normalize"):
-        config = {"kb": str(KB)} if name in {"pesquisa_gazetteer", "pesquisa_normalize"} else {}
-        pipe.add_pipe(name, config=config)
-    return pipe
-
-
-def run(pipe: Language, marked: str) -> Doc:
-    """`[words](LABEL)` marks are the spans the statistical NER 'found'."""
-    gold = parse_gold_line(marked)
-    doc = pipe.get_pipe("sentencizer")(pipe.make_doc(gold.text))
-    spans = [doc.char_span(s, e, label=label) for s, e, label in sorted(gold.spans)]
-    doc.ents = [span for span in spans if span is not None]
-    for name, component in pipe.pipeline:
-        if name != "sentencizer":
-            doc = component(doc)
-    return doc
+    return rules_pipeline()
 
 
 def test_an_article_left_of_a_kb_match_is_no_entity(pipeline: Language) -> None:
