@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pesquisa.errors import FixInput
-
 if TYPE_CHECKING:
     from indexer.base import IndexBackend
     from pesquisa.settings import Settings
 
 
-def open_index(settings: Settings, *, create: bool = True) -> IndexBackend:
-    """The index backend the settings choose; without `create`, only an existing index."""
-    if settings.index_backend == "sqlite":
-        from indexer.backends.sqlite import SqliteIndex
+def open_index(
+    settings: Settings, *, create: bool = True, backend: str | None = None
+) -> IndexBackend:
+    """The index backend the settings choose (or `backend`); without `create`, only an
+    existing index (NotFound E505 otherwise)."""
+    chosen = backend or settings.index_backend
+    if chosen == "elasticsearch":
+        from indexer.backends.elasticsearch import ElasticsearchIndex
 
-        return SqliteIndex(settings.index_path, create=create)
-    raise FixInput("E503", backend=settings.index_backend)
+        return ElasticsearchIndex(settings, create=create)
+    from indexer.backends.sqlite import SqliteIndex
+
+    return SqliteIndex(settings.index_path, create=create)

@@ -1,27 +1,62 @@
-"""The backend interface every index implements, and the shapes it returns."""
+"""The backend interface every index implements, and the shapes it returns.
+
+Both backends take the same query (parsed once by `indexer/query.py` into the tree of
+`indexer/plan.py`) and return the same `SearchResult`, whose `to_json()` is the public shape of
+`pesquisa search --json` and `/api/search`.
+
+What later stages build on:
+- alerts match saved queries against a new batch: `search(query, ids=batch_ids)`;
+- analysts' timelines and co-mention networks: `search(entity_query, facets=True,
+  facet_size=N, interval=...)` gives the entities mentioned with one entity and its histogram;
+- the web UI: everything above, plus `count()`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 Sort = Literal["relevance", "date"]
+Interval = Literal["day", "week", "month"]
+SORTS: tuple[Sort, ...] = ("relevance", "date")
+INTERVALS: tuple[Interval, ...] = ("day", "week", "month")
+MAX_LIMIT = 1000
+MAX_WINDOW = 10_000  # offset + limit: as deep as Elasticsearch pages by default
+MAX_FACET_SIZE = 1000
+DEFAULT_FACET_SIZE = 10
+
+
+@dataclass(frozen=True)
+class IndexEntity:
+    """An entity a document mentions: its id, canonical name, kind, and the names it appears
+    under in this document (all of them find the document with `entity:`)."""
+
+    id: str
+    name: str
+    kind: str
+    aliases: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
 class IndexDocument:
-    """A document as the index sees it: text, metadata and its distinct entities."""
+    """A document as the index sees it: text, metadata, its entities and crime types."""
 
     id: str
     url: str
     source: str
     title: str
     text: str
-    published: str | None
+    published: str | None  # ISO 8601 with the Lima offset, as the store keeps it
     language: str | None = None
-    entities: Sequence[dict[str, str]] = ()
+    entities: Sequence[IndexEntity] = ()
+    crime_types: Sequence[str] = ()  # crime-type codes (config/kb/crime_types.yml)
     cluster: str = ""  # near-duplicate cluster: the primary's id; empty means its own id
+
+    @property
+    def day(self) -> str | None:
+        """The Lima day it was published on ("YYYY-MM-DD"): what date filters compare."""
+        return self.published[:10] if self.published else None
 
 
 @dataclass(frozen=True)
@@ -31,9 +66,44 @@ class Hit:
     title: str
     published: str | None
     source: str
-    snippet: str
+    snippet: str  # HTML: escaped text, matches in <mark>
     score: float | None = None
     duplicates: int = 0  # other members of its near-duplicate cluster that matched too
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A facet value and how many matching documents have it (`label`: a display name)."""
+
+    value: str
+    count: int
+    label: str | None = None
+
+
+@dataclass
+class Facets:
+    """Counts over every matching document (before near-duplicates are collapsed).
+
+    Values are sorted by count, then value; `entities` has one list per entity kind; `published`
+    is a histogram of Lima days, weeks (Monday) or months (the 1st), empty buckets included.
+    """
+
+    source: list[Bucket] = field(default_factory=list)
+    entities: dict[str, list[Bucket]] = field(default_factory=dict)
+    crime: list[Bucket] = field(default_factory=list)
+    interval: Interval = "month"
+    published: list[Bucket] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        def rows(buckets: list[Bucket]) -> list[dict[str, Any]]:
+            return [{k: v for k, v in asdict(b).items() if v is not None} for b in buckets]
+
+        return {
+            "source": rows(self.source),
+            "entities": {kind: rows(b) for kind, b in self.entities.items()},
+            "crime": rows(self.crime),
+            "published": {"interval": self.interval, "buckets": rows(self.published)},
+        }
 
 
 @dataclass
@@ -42,33 +112,61 @@ class SearchResult:
 
     total: int
     hits: list[Hit] = field(default_factory=list)
+    facets: Facets | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The public JSON shape, the same for the CLI and /api/search."""
-        return {
+        """The public JSON shape, the same for the CLI and /api/search, from either backend."""
+        shape: dict[str, Any] = {
             "total": self.total,
             "hits": [
                 {k: v for k, v in asdict(hit).items() if k != "score"} for hit in self.hits
             ],
         }
+        if self.facets is not None:
+            shape["facets"] = self.facets.to_json()
+        return shape
 
 
 class IndexBackend(Protocol):
-    """What every index offers. Writes go through one writer: the processing worker."""
+    """What every index offers. Writes go through one writer: the processing worker (or
+    `pesquisa reindex`, which holds the same lock)."""
+
+    name: str  # "sqlite" or "elasticsearch"
 
     def upsert(self, docs: Sequence[IndexDocument]) -> None:
-        """Add or replace documents by id; indexing the same document twice keeps one copy."""
+        """Add or replace documents by id; indexing the same document twice keeps one copy.
+        Visible to searches once this returns."""
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
     def search(
-        self, query: str, *, limit: int = 20, offset: int = 0, sort: Sort = "relevance"
-    ) -> SearchResult: ...
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        sort: Sort = "relevance",
+        facets: bool = False,
+        interval: Interval = "month",
+        facet_size: int = DEFAULT_FACET_SIZE,
+        ids: Sequence[str] | None = None,
+    ) -> SearchResult:
+        """Documents matching `query` (FixInput E501/E502 if it is malformed or unsupported),
+        one per near-duplicate cluster. `ids` restricts the search to those documents (how
+        alerts test a new batch). Without text terms, results sort by date."""
+        ...
 
     def count(self) -> int: ...
 
     def ids(self) -> Iterator[str]:
         """Every indexed document id (for checks and reindexing)."""
+        ...
+
+    def rebuild(self, batches: Iterable[Sequence[IndexDocument]]) -> int:
+        """Build a fresh index from `batches` beside the current one, then switch searches to
+        it at once (SQLite: a new file moved into place; Elasticsearch: a new versioned index
+        and an atomic alias swap). Searches keep working on the old one meanwhile; a failure
+        leaves the old one in place. Returns the number of documents indexed."""
         ...
 
     def close(self) -> None: ...

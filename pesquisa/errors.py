@@ -37,9 +37,14 @@ MESSAGES: dict[str, str] = {
     # index and search: E5xx
     "E501": "malformed query at position {pos}: {reason}",
     "E502": "unsupported query: {reason}",
-    "E503": "index backend {backend!r} is not available yet in this version",
+    "E503": "cannot use the {backend} index: {reason}",
     "E504": "index unavailable: {reason}",
     "E505": "no index at {path} yet: run `pesquisa process` first (or check --data-dir)",
+    "E506": "the index {index} was built by another version of Pesquisa (mapping {found}, this "
+    "one needs {needed}): run `pesquisa reindex`",
+    "E507": "Elasticsearch at {url} refused the connection's credentials or certificate: "
+    "{reason} (check [elasticsearch] username/password/api_key/ca_certs)",
+    "E508": "reindex stopped, searches still use the previous index: {reason}",
     # store: E6xx
     "E601": "cannot open the store at {path}: {reason}",
     "E602": "store schema version {found} is newer than this Pesquisa ({known}); upgrade Pesquisa",

@@ -1,0 +1,96 @@
+"""Text analysis, in one place for both index backends: tokenize, fold, stem.
+
+Both backends index the token streams computed here (SQLite FTS5 columns, Elasticsearch fields
+with the built-in `whitespace` analyzer), and queries are analyzed by the same functions, so a
+query finds the same documents in either engine by construction. Each text gives two streams:
+
+- `stems`: lowercased, accent-folded, Snowball Spanish stems ("Lavados" -> "lav"), for terms,
+  phrases and proximity;
+- `folded`: lowercased and accent-folded words ("lavados"), for prefix wildcards (`lav*`),
+  which must not be cut to a stem first ("lavado*" must still find "lavados").
+
+Stop words are indexed (phrases such as "Ministerio del Interior" need them); the query layer
+drops them from bare terms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+
+import Stemmer
+
+# Letters and digits of any script; everything else separates tokens (as FTS5's unicode61).
+TOKEN = re.compile(r"[^\W_]+")
+MAX_TOKEN_CHARS = 64  # longer runs (base64, hashes) are cut: they are never searched whole
+
+_stemmer = Stemmer.Stemmer("spanish")
+_stemmer.maxCacheSize = 200_000
+
+# Snowball's Spanish stop list, folded (the words a bare query term is dropped for).
+_STOP_LIST = """
+a al algo algunas algunos ante antes como con contra cual cuando de del desde donde durante e
+el ella ellas ellos en entre era erais eramos eran eras eres es esa esas ese eso esos esta estaba
+estado estais estamos estan estar estas este esto estos estoy fue fueron fui fuimos ha habia
+han has hasta hay la las le les lo los mas me mi mis mucho muchos muy nada ni no nos nosotros o
+os otra otros para pero poco por porque que quien quienes se sea sean ser si sido sin sobre sois
+somos son soy su sus suya suyo tambien tanto te tenemos tiene tienen todo todos tu tus un una
+uno unos vosotros y ya yo
+"""
+STOP_WORDS = frozenset(_STOP_LIST.split())
+
+
+@lru_cache(maxsize=200_000)
+def fold(word: str) -> str:
+    """Lowercase without accents: "Fiscalía" -> "fiscalia", "Ñaña" -> "nana"."""
+    lowered = word.casefold()
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=200_000)
+def _analyzed(word: str) -> tuple[str, str]:
+    folded = fold(word)[:MAX_TOKEN_CHARS]
+    return folded, str(_stemmer.stemWord(folded))
+
+
+def words(text: str) -> Iterator[re.Match[str]]:
+    """The word tokens of a text, with their offsets (for highlighting)."""
+    return TOKEN.finditer(text)
+
+
+def stem(word: str) -> str:
+    """The stem of one word (any case, accents or not)."""
+    return _analyzed(word)[1]
+
+
+def folded_word(word: str) -> str:
+    return _analyzed(word)[0]
+
+
+def analyze(text: str) -> tuple[list[str], list[str]]:
+    """(stems, folded) token lists of a text, position for position."""
+    pairs = [_analyzed(word) for word in TOKEN.findall(text)]
+    return [s for _, s in pairs], [f for f, _ in pairs]
+
+
+def stems(text: str) -> list[str]:
+    return [_analyzed(word)[1] for word in TOKEN.findall(text)]
+
+
+def folded(text: str) -> list[str]:
+    return [_analyzed(word)[0] for word in TOKEN.findall(text)]
+
+
+def is_stop_word(word: str) -> bool:
+    return fold(word) in STOP_WORDS
+
+
+def keyword(value: str) -> str:
+    """A keyword value (source id, entity id or name, crime type) as both backends store and
+    compare it: folded, lowercased, inner whitespace collapsed."""
+    return " ".join(fold(value).split())
