@@ -132,6 +132,9 @@ class IndexBackend(Protocol):
     `pesquisa reindex`, which holds the same lock)."""
 
     name: str  # "sqlite" or "elasticsearch"
+    # True when this index was just created empty, or upgraded from an older format, while
+    # the store may already hold indexed documents: the worker then queues them again.
+    needs_reindex: bool
 
     def upsert(self, docs: Sequence[IndexDocument]) -> None:
         """Add or replace documents by id; indexing the same document twice keeps one copy.

@@ -136,6 +136,12 @@ class _Lowering:
     def lower(self, node: Item, field: str | None = None) -> Node | None:
         if isinstance(node, SearchField):
             name = node.name.lower()
+            if field in KEYWORD_FIELDS and isinstance(node.expr, Word):
+                # entity:official:dina-boluarte — an id with a colon, written unquoted
+                wildcard = node.expr.value.endswith("*")
+                value = node.name + ":" + _ESCAPE.sub(r"\1", node.expr.value)
+                return _keyword(KEYWORD_FIELDS[field], value.rstrip("*") if wildcard else value,
+                                prefix=wildcard)
             if name not in FIELDS:
                 known = ", ".join(sorted(FIELDS))
                 raise FixInput("E502", reason=f"unknown field {node.name!r} (known: {known})")
