@@ -44,18 +44,28 @@ STOP_WORDS = frozenset(_STOP_LIST.split())
 
 @lru_cache(maxsize=200_000)
 def fold(word: str) -> str:
-    """Lowercase without accents: "Fiscalía" -> "fiscalia", "Ñaña" -> "nana"."""
+    """Lowercase without accents: "Fiscalía" -> "fiscalia", "Ñaña" -> "nana", "𝔉" -> "f".
+
+    Compatibility forms are decomposed too (NFKD), so the result may hold separators
+    ("¼" -> "1⁄4"): `_analyzed` splits it again into tokens.
+    """
     lowered = word.casefold()
     if lowered.isascii():
         return lowered
     decomposed = unicodedata.normalize("NFKD", lowered)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 @lru_cache(maxsize=200_000)
-def _analyzed(word: str) -> tuple[str, str]:
-    folded = fold(word)[:MAX_TOKEN_CHARS]
-    return folded, str(_stemmer.stemWord(folded))
+def _analyzed(word: str) -> tuple[tuple[str, str], ...]:
+    """(folded, stem) of each token a word becomes: usually one; none for a word of combining
+    marks only; several when folding reveals separators."""
+    folded = fold(word)
+    parts = [folded] if folded.isascii() and folded.isalnum() else TOKEN.findall(folded)
+    return tuple(
+        (part[:MAX_TOKEN_CHARS], str(_stemmer.stemWord(part[:MAX_TOKEN_CHARS])))
+        for part in parts
+    )
 
 
 def words(text: str) -> Iterator[re.Match[str]]:
@@ -63,27 +73,29 @@ def words(text: str) -> Iterator[re.Match[str]]:
     return TOKEN.finditer(text)
 
 
-def stem(word: str) -> str:
-    """The stem of one word (any case, accents or not)."""
-    return _analyzed(word)[1]
-
-
-def folded_word(word: str) -> str:
-    return _analyzed(word)[0]
+def tokens_of(word: str) -> tuple[tuple[str, str], ...]:
+    """(folded, stem) of the tokens one word of a text becomes."""
+    return _analyzed(word)
 
 
 def analyze(text: str) -> tuple[list[str], list[str]]:
     """(stems, folded) token lists of a text, position for position."""
-    pairs = [_analyzed(word) for word in TOKEN.findall(text)]
+    pairs = [pair for word in TOKEN.findall(text) for pair in _analyzed(word)]
     return [s for _, s in pairs], [f for f, _ in pairs]
 
 
 def stems(text: str) -> list[str]:
-    return [_analyzed(word)[1] for word in TOKEN.findall(text)]
+    return [s for word in TOKEN.findall(text) for _, s in _analyzed(word)]
 
 
 def folded(text: str) -> list[str]:
-    return [_analyzed(word)[0] for word in TOKEN.findall(text)]
+    return [f for word in TOKEN.findall(text) for f, _ in _analyzed(word)]
+
+
+def stem(word: str) -> str:
+    """The stem of one word (any case, accents or not); a word that folds into several
+    tokens gives them joined by spaces."""
+    return " ".join(s for _, s in _analyzed(word))
 
 
 def is_stop_word(word: str) -> bool:

@@ -42,15 +42,14 @@ class Highlighter:
             return []
         found: list[tuple[int, int, str]] = []
         for match in analysis.words(text[:MAX_SCAN_CHARS]):
-            word = match.group()
-            folded = analysis.folded_word(word)
-            if self.skip_stop_words and folded in analysis.STOP_WORDS:
-                continue
-            stem = analysis.stem(word)
-            if stem in self.stems or any(folded.startswith(p) for p in self.prefixes):
-                found.append((match.start(), match.end(), stem))
-                if len(found) >= MAX_MARKS:
+            for folded, stem in analysis.tokens_of(match.group()):
+                if self.skip_stop_words and folded in analysis.STOP_WORDS:
+                    continue
+                if stem in self.stems or any(folded.startswith(p) for p in self.prefixes):
+                    found.append((match.start(), match.end(), stem))
                     break
+            if len(found) >= MAX_MARKS:
+                break
         return found
 
     def snippet(self, text: str) -> str:

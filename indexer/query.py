@@ -84,14 +84,17 @@ _DAY = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 def parse(query: str) -> Item:
     """Parse a query with luqum; a syntax problem raises E501 with its position."""
-    text = query.strip()
-    if not text:
+    text = query.rstrip()
+    if not text.strip():
         raise FixInput("E501", pos=0, reason="empty query")
     if len(text) > MAX_QUERY_CHARS:
         raise FixInput("E501", pos=MAX_QUERY_CHARS, reason="query too long")
     bad = next((i for i, ch in enumerate(text) if ch < " " and ch not in "\t\n\r"), None)
     if bad is not None:
         raise FixInput("E501", pos=bad, reason="control character in query")
+    bad = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:
+        raise FixInput("E501", pos=bad, reason="invalid character (a lone surrogate)")
     depth, deepest = 0, 0
     for i, ch in enumerate(text):
         depth += {"(": 1, ")": -1}.get(ch, 0)
@@ -103,22 +106,35 @@ def parse(query: str) -> Item:
             return parser.parse(text)
     except IllegalCharacterError as exc:
         raise FixInput("E501", pos=_position(str(exc), text), reason=_reason(exc)) from None
-    except (ParseError, ValueError, TypeError, RecursionError) as exc:
+    except (ParseError, ValueError, TypeError, ArithmeticError, RecursionError) as exc:
         raise FixInput("E501", pos=_position(str(exc), text), reason=_reason(exc)) from None
 
 
 def plan(query: str) -> Node:
     """Parse, check and analyze a query into the tree every backend compiles."""
     tree = parse(query)
-    lowered = _Lowering(drop_stop_words=True).lower(tree)
-    if lowered is None:  # only stop words: search for them after all
-        lowered = _Lowering(drop_stop_words=False).lower(tree)
+    try:
+        lowered = _Lowering(drop_stop_words=True).lower(tree)
+        if lowered is None:  # only stop words: search for them after all
+            lowered = _Lowering(drop_stop_words=False).lower(tree)
+    except RecursionError:
+        raise FixInput("E502", reason="query too deeply nested") from None
+    if lowered is not None and _depth(lowered) > MAX_DEPTH:
+        raise FixInput("E502", reason=f"more than {MAX_DEPTH} nested operators")
     if lowered is None:
         raise FixInput("E502", reason="the query has no letters or digits to search for")
     clauses = _count(lowered)
     if clauses > MAX_CLAUSES:
         raise FixInput("E502", reason=f"{clauses} terms and filters, more than {MAX_CLAUSES}")
     return lowered
+
+
+def _depth(node: Node) -> int:
+    if isinstance(node, And | Or):
+        return 1 + max(_depth(child) for child in node.children)
+    if isinstance(node, Not):
+        return 1 + _depth(node.child)
+    return 1
 
 
 def _count(node: Node) -> int:
@@ -152,6 +168,8 @@ class _Lowering:
             return self.lower(node.children[0], field)
         if isinstance(node, LuqumNot | Prohibit):
             inner = self.lower(node.children[0], field)
+            if isinstance(inner, Not):  # NOT NOT a is a
+                return inner.child
             return None if inner is None else Not(inner)
         if isinstance(node, AndOperation | UnknownOperation | OrOperation):
             kept = [c for c in (self.lower(child, field) for child in node.children) if c]
@@ -163,12 +181,14 @@ class _Lowering:
         if isinstance(node, Range | From | To) or field in DATE_FIELDS:
             return _dates(node, field)
         if isinstance(node, Fuzzy):
-            raise FixInput("E502", reason=f"fuzzy terms ({node}) are not supported")
+            raise FixInput("E502", reason=f"fuzzy terms ({_show(node)}) are not supported")
         if isinstance(node, Regex):
-            raise FixInput("E502", reason=f"regular expressions ({node}) are not supported")
+            raise FixInput("E502", reason=f"regular expressions ({_show(node)}) are not supported")
         if isinstance(node, Proximity):
             if not isinstance(node.term, Phrase):
                 raise FixInput("E502", reason="proximity (~N) applies to a phrase in quotes")
+            if field in KEYWORD_FIELDS:
+                raise FixInput("E502", reason=f"proximity (~N) does not apply to {field}:")
             degree = 1 if node.degree is None else int(node.degree)
             return self.text(node.term.value[1:-1], field, slop=min(degree, MAX_SLOP))
         if isinstance(node, Phrase):
@@ -178,7 +198,7 @@ class _Lowering:
             return self.text(value, field, slop=None)
         if isinstance(node, Word):
             return self.word(node.value, field)
-        raise FixInput("E502", reason=f"cannot search {node!s} here")
+        raise FixInput("E502", reason=f"cannot search {_show(node)} here")
 
     def word(self, raw: str, field: str | None) -> Node | None:
         if raw in _OPERATOR_WORDS:
@@ -248,7 +268,7 @@ def _dates(node: Item, field: str | None) -> Node:
         value = node.value.strip('"')
         start, end = _day(value, first=True), _day(value, first=False)
     else:
-        raise FixInput("E502", reason=f"published: takes a date or a range, not {node!s}")
+        raise FixInput("E502", reason=f"published: takes a date or a range, not {_show(node)}")
     if start and end and start > end:
         raise FixInput("E502", reason=f"empty date range: {start} is after {end}")
     return DateRange(start, end)
@@ -261,7 +281,10 @@ def _bound(node: Item, first: bool, include: bool) -> str | None:
     day = _day(value, first=first if include else not first)
     if include:
         return day
-    moved = date.fromisoformat(day) + timedelta(days=1 if first else -1)
+    try:
+        moved = date.fromisoformat(day) + timedelta(days=1 if first else -1)
+    except OverflowError:
+        raise FixInput("E502", reason=f"date out of range: {value!r}") from None
     return moved.isoformat()
 
 
@@ -281,6 +304,12 @@ def _day(value: str, first: bool) -> str:
     except ValueError:
         raise FixInput("E502", reason=f"not a date: {value!r}") from None
     return day.isoformat()
+
+
+def _show(node: Item) -> str:
+    """A node as it was written, on one line and not too long, for an error message."""
+    text = " ".join(str(node).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _position(message: str, text: str) -> int:
