@@ -20,8 +20,9 @@ KEYWORD_FIELDS: tuple[KeywordField, ...] = ("source", "entity", "kind", "crime")
 @dataclass(frozen=True)
 class Terms:
     """Stemmed tokens in `field`: one token is a term; several are an exact phrase (`slop` None)
-    or, with `slop` = N, all of them within N other tokens of each other, in any order
-    (FTS5 `NEAR(a b, N)`, ES `span_near` unordered with that slop)."""
+    or, with `slop` = N, all of them in one field, in any order, with at most N other tokens
+    between the first and the last of them (FTS5 `NEAR(a b c, N)`; in Elasticsearch an
+    unordered `span_near` whose slop is N + 2 - k for k distinct tokens, the same for two)."""
 
     field: TextField
     tokens: tuple[str, ...]

@@ -64,7 +64,7 @@ from indexer.plan import (
 from pesquisa.errors import FixInput
 
 MAX_QUERY_CHARS = 2000
-MAX_DEPTH = 32  # nested parentheses
+MAX_DEPTH = 24  # nested parentheses or operators (Elasticsearch refuses past 30 levels)
 MAX_CLAUSES = 256  # terms, phrases and filters in one query
 MAX_SLOP = 1000  # "a b"~N beyond this means "anywhere in the document" anyway
 MIN_PREFIX = 2  # letters before a * (one letter would expand to most of the vocabulary)

@@ -1,0 +1,180 @@
+"""The Elasticsearch index: its settings and mapping, its versioned name, and a document's body.
+
+Why the text arrives pre-analyzed: both backends must find the same documents for the same
+query. Rather than rebuilding our analysis (fold, Snowball Spanish stems, two streams) out of
+Elasticsearch token filters and hoping the two agree, the body sent for each document carries
+the token streams that `indexer/analysis.py` computed, joined by spaces (`title_s`/`text_s`:
+stems, `title_f`/`text_f`: folded words for prefix wildcards). Elasticsearch only splits them
+again with its built-in `whitespace` analyzer, so parity with SQLite FTS5 holds by construction.
+For the same reason the index defines no analysis of its own: nothing here needs the
+analysis-common module (absent from the test node, present in official images).
+
+The analyzed streams and the keyword arrays (entity, kind, crime, facets) are indexed but left
+out of `_source`, which keeps only what a hit displays. Dates are derived as the SQLite backend
+derives them: `day` (the Lima day, for filters and the histogram; none when `published` is no
+date) and `published_at` (epoch milliseconds, for the date sort); `published` stays as given,
+for display. A mapping change bumps MAPPING_VERSION:
+indexes are named `<alias>-v<MAPPING_VERSION>-<UTC yyyymmddhhmmss>` behind the alias, and an
+alias whose index carries another version must be rebuilt (`pesquisa reindex`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from indexer import analysis
+from indexer.base import MAX_WINDOW, IndexDocument
+from indexer.query import ENTITY_KINDS
+
+MAPPING_VERSION = 1
+STAMP_FORMAT = "%Y%m%d%H%M%S"
+TEXT_STREAMS = ("title_s", "text_s", "title_f", "text_f")
+# Where each keyword field of the query language is matched.
+KEYWORD_FIELD = {"source": "source_key", "entity": "entity", "kind": "kind", "crime": "crime"}
+FACET_FIELD = "facet"  # facet.<kind>: "<entity id>\t<canonical name>" per entity of that kind
+CRIME_FACET = "crime_facet"  # crime-type codes as given (`crime` holds them folded, to match)
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # kinds usable as a facet sub-field
+_KEYWORD_MAX = 4096  # longer keyword values are kept in no index (they are never searched)
+
+
+def index_name(alias: str, now: datetime | None = None) -> str:
+    """A new versioned index name for `alias`: `<alias>-v<version>-<UTC yyyymmddhhmmss>`."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{alias}-v{MAPPING_VERSION}-{moment.strftime(STAMP_FORMAT)}"
+
+
+def is_versioned(alias: str, name: str) -> bool:
+    """Whether `name` is one of the versioned indexes behind `alias` (any mapping version)."""
+    return re.fullmatch(re.escape(alias) + r"-v\d+-\d{14}", name) is not None
+
+
+def facet_kinds(kinds: set[str] | frozenset[str] | tuple[str, ...]) -> list[str]:
+    """The entity kinds that have a facet field, sorted."""
+    return sorted(kind for kind in kinds if _KIND_NAME.match(kind))
+
+
+def _keyword(**extra: Any) -> dict[str, Any]:
+    return {"type": "keyword", "ignore_above": _KEYWORD_MAX, **extra}
+
+
+def mappings() -> dict[str, Any]:
+    stream_s = {"type": "text", "analyzer": "whitespace", "index_options": "positions"}
+    # Prefix wildcards only test presence: no positions, no norms.
+    stream_f = {"type": "text", "analyzer": "whitespace", "index_options": "docs",
+                "norms": False}
+    display = {"type": "text", "index": False}
+    return {
+        "dynamic": "strict",
+        "_meta": {"pesquisa_mapping": MAPPING_VERSION},
+        "_source": {"excludes": [*TEXT_STREAMS, "source_key", "entity", "kind", "crime",
+                                 CRIME_FACET, FACET_FIELD, "published_at"]},
+        # An entity kind outside ENTITY_KINDS still indexes (as a keyword facet field) rather
+        # than failing the document.
+        "dynamic_templates": [
+            {"facet_kinds": {"path_match": f"{FACET_FIELD}.*", "mapping": _keyword()}},
+        ],
+        "properties": {
+            "doc_id": _keyword(),
+            "url": {"type": "keyword", "index": False, "doc_values": False},
+            "title": display,
+            "text": display,
+            "title_s": stream_s,
+            "text_s": stream_s,
+            "title_f": stream_f,
+            "text_f": stream_f,
+            "published": {"type": "keyword", "index": False, "doc_values": False},
+            "published_at": {"type": "date", "format": "epoch_millis"},
+            "day": {"type": "date", "format": "yyyy-MM-dd"},
+            "source": _keyword(),
+            "source_key": _keyword(),
+            "language": _keyword(),
+            "cluster": _keyword(),
+            "entity": _keyword(),
+            "kind": _keyword(),
+            "crime": _keyword(),
+            CRIME_FACET: _keyword(),
+            FACET_FIELD: {
+                "type": "object",
+                "dynamic": True,
+                "properties": {kind: _keyword() for kind in facet_kinds(ENTITY_KINDS)},
+            },
+        },
+    }
+
+
+def index_settings(shards: int, replicas: int, *, filling: bool = False) -> dict[str, Any]:
+    """Settings of a new index; `filling`: no refresh and no replica while a rebuild bulks."""
+    return {
+        "index": {
+            "number_of_shards": shards,
+            "number_of_replicas": 0 if filling else replicas,
+            "refresh_interval": "-1" if filling else "1s",
+            "max_result_window": MAX_WINDOW,
+        }
+    }
+
+
+def day(doc: IndexDocument) -> str | None:
+    """The Lima day a document counts under, or None (no date, or one that is no date)."""
+    if doc.day is None:
+        return None
+    try:
+        return date.fromisoformat(doc.day).isoformat()
+    except ValueError:
+        return None
+
+
+def published_at(published: str | None) -> int | None:
+    """Milliseconds since the epoch, for the date sort (a time without offset is UTC)."""
+    if not published:
+        return None
+    try:
+        moment = datetime.fromisoformat(published)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def document(doc: IndexDocument) -> dict[str, Any]:
+    """The body indexed for a document (its `_id` is the document id)."""
+    title_s, title_f = analysis.analyze(doc.title)
+    text_s, text_f = analysis.analyze(doc.text)
+    entity: dict[str, None] = {}  # ordered sets
+    kinds: dict[str, None] = {}
+    facets: dict[str, dict[str, None]] = {}  # kind -> "id\tname"
+    for ent in doc.entities:
+        for value in (ent.id, ent.name, *ent.aliases):
+            key = analysis.keyword(value)
+            if key:
+                entity[key] = None
+        kind = analysis.keyword(ent.kind)
+        if kind:
+            kinds[kind] = None
+        if _KIND_NAME.match(ent.kind):
+            facets.setdefault(ent.kind, {})[f"{ent.id}\t{ent.name}"] = None
+    return {
+        "doc_id": doc.id,
+        "url": doc.url,
+        "title": doc.title,
+        "text": doc.text,
+        "title_s": " ".join(title_s),
+        "text_s": " ".join(text_s),
+        "title_f": " ".join(title_f),
+        "text_f": " ".join(text_f),
+        "published": doc.published,
+        "published_at": published_at(doc.published),
+        "day": day(doc),
+        "source": doc.source,
+        "source_key": analysis.keyword(doc.source),
+        "language": doc.language,
+        "cluster": doc.cluster or doc.id,
+        "entity": list(entity),
+        "kind": list(kinds),
+        "crime": list(dict.fromkeys(analysis.keyword(code) for code in doc.crime_types)),
+        CRIME_FACET: list(dict.fromkeys(doc.crime_types)),
+        FACET_FIELD: {kind: list(values) for kind, values in facets.items()},
+    }
