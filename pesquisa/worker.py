@@ -3,29 +3,31 @@
 Both steps are idempotent. Annotation replaces a document's mentions and marks it in one
 transaction; indexing upserts by document id, then marks. A process killed at any point
 leaves each document either done or still queued, never half-done or duplicated.
+
+An index that is new (or was upgraded to a new format, or lost documents) while the store
+already holds indexed documents gets them back: they go back to the index queue (not to NLP)
+when the worker starts, and the drain indexes them.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from indexer import open_index
-from indexer.base import IndexBackend, IndexDocument
+from indexer.base import IndexBackend
 from nlp.annotate import SNIPPET_CHARS, mentions
-from pesquisa.errors import RetryLater
+from pesquisa.lock import writer_lock
 from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
-from pesquisa.store import ANNOTATED, FAILED, FETCHED, Document, Mention, Store
+from pesquisa.store import ANNOTATED, FAILED, FETCHED, INDEXED, Document, Mention, Store
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +69,6 @@ class Progress:
     failed: int = 0
 
 
-@contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RetryLater("E606", path=path.parent) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 class Worker:
     """Owns the NLP pipeline (loaded once) and is the one writer to the index."""
 
@@ -90,6 +78,7 @@ class Worker:
         self.settings = settings
         self._nlp = nlp
         self.index = index or open_index(settings)
+        self._index_checked = False  # whether the index was compared with the store yet
 
     @property
     def nlp(self) -> Language:
@@ -113,6 +102,7 @@ class Worker:
         NLP twice, and the index has one writer.
         """
         with self._exclusive(), Store(self.settings.store_path) as store:
+            self._refill_index(store)
             return self._drain(store, stop, on_batch)
 
     def reprocess(
@@ -129,6 +119,7 @@ class Worker:
         """
         with self._exclusive(), Store(self.settings.store_path) as store:
             self.nlp  # noqa: B018  (a missing model is an error before anything is queued)
+            self._refill_index(store)
             if requeue:
                 total = store.requeue_all()
             else:
@@ -139,7 +130,36 @@ class Worker:
             return self._drain(store, stop, on_batch)
 
     def _exclusive(self) -> AbstractContextManager[None]:
-        return _exclusive(self.settings.data_dir / "worker.lock")
+        return writer_lock(self.settings.data_dir)
+
+    def _refill_index(self, store: Store) -> None:
+        """Queue for indexing again (not for NLP) the documents the store marks indexed that
+        the index lacks: all of them when the index says it is new or in a new format
+        (`needs_reindex`) or is empty, else the missing ones. An index never legitimately
+        holds fewer documents than the store marks indexed, so one holding as many needs
+        nothing, whatever its flag says (another worker may have refilled it since this one
+        opened it). Checked once per worker, at its first drain (again after a failure)."""
+        if self._index_checked:
+            return
+        marked = store.counts().get(INDEXED, 0)
+        held = self.index.count() if marked else 0
+        moved, why = 0, ""
+        if held >= marked:
+            pass
+        elif self.index.needs_reindex or held == 0:
+            why = "is new or in a new format" if self.index.needs_reindex else "is empty"
+            moved = store.requeue_for_indexing()
+        else:
+            missing = set(store.indexed_ids())
+            missing.difference_update(self.index.ids())
+            why = "lacks some of them"
+            moved = store.requeue_for_indexing(sorted(missing))
+        if moved:
+            log.info("the %s index %s: %d indexed documents queued for indexing again "
+                     "(no NLP)", self.index.name, why, moved)
+        if self.index.needs_reindex:
+            self.index.needs_reindex = False
+        self._index_checked = True
 
     def _drain(
         self,
@@ -195,15 +215,7 @@ class Worker:
         docs = store.pending(ANNOTATED, size)
         if not docs:
             return 0
-        entities = store.entities_for([doc.id for doc in docs])
-        self.index.upsert([
-            IndexDocument(
-                id=doc.id, url=doc.url, source=doc.source, title=doc.title, text=doc.text,
-                published=doc.published, language=doc.language, entities=entities[doc.id],
-                cluster=doc.cluster,
-            )
-            for doc in docs
-        ])
+        self.index.upsert(store.index_documents(docs))
         store.mark_indexed(docs)
         progress.indexed += len(docs)
         return len(docs)

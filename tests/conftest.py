@@ -5,16 +5,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from pesquisa.demo.site import DemoServer, build_site, load_articles
 from pesquisa.settings import Settings, load_settings
 from pesquisa.sources import write_source
+from tests.es_node import (
+    REQUIRE_ENV,
+    EsNode,
+    NodeUnavailable,
+    delete_indexes,
+    require_es,
+    start_node,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -78,3 +88,48 @@ def make_workspace(tmp_path: Path, site: Site) -> Workspace:
 @pytest.fixture
 def workspace(tmp_path: Path, site: Site) -> Workspace:
     return make_workspace(tmp_path, site)
+
+
+# A real Elasticsearch node (tests/es_node.py): started on first use, once per session, stopped at
+# its end. ES_NODE_URL reuses a running node instead. A node that cannot start skips the
+# tests that need it, except under ES_NODE_REQUIRED=1 (`make test`, CI), where they fail.
+
+
+@pytest.fixture(scope="session")
+def es_node() -> Iterator[EsNode]:
+    unavailable: NodeUnavailable | None = None
+    try:
+        node = start_node()
+    except NodeUnavailable as exc:
+        unavailable = exc
+    if unavailable is not None:  # outside the except block: no chained traceback in the report
+        if require_es():
+            pytest.fail(f"Elasticsearch node unavailable ({REQUIRE_ENV}=1): {unavailable}",
+                        pytrace=False)
+        pytest.skip(f"Elasticsearch node unavailable: {unavailable.reason}")
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def es_url(es_node: EsNode) -> str:
+    return es_node.url
+
+
+@pytest.fixture(scope="session")
+def es_client(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url, request_timeout=60)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def es_prefix(es_client: Elasticsearch) -> Iterator[str]:
+    """A unique name prefix for this test's indexes, aliases and templates, deleted after it."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    delete_indexes(es_client, prefix)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +17,7 @@ from indexer.base import IndexDocument
 from pesquisa.ids import canonical_url, document_id
 from pesquisa.settings import Settings, load_settings
 from pesquisa.store import Mention, NewDocument, Store
-from pesquisa.web.app import create_app
+from pesquisa.web.app import create_app, refine, with_entity
 from pesquisa.web.strings import UI
 
 URL = "https://larepublica.pe/politica/2026/10/02/colusion-en-provias-123"
@@ -33,11 +37,11 @@ def settings(tmp_path: Path) -> Settings:
         start = TEXT.index("Óscar Villanueva")
         store.save_annotations(store.get(doc_id), [Mention(
             "per:oscar-villanueva", "Óscar Villanueva", "PER", "person", start,
-            start + len("Óscar Villanueva"), "Óscar Villanueva", "El congresista ...")])
+            start + len("Óscar Villanueva"), "Óscar Villanueva", "El congresista ...")],
+            [{"code": "colusion", "article": "384", "start": TEXT.index("colusión")}])
+        indexed = store.index_documents([store.get(doc_id)])  # as the worker indexes it
     index = SqliteIndex(settings.index_path)
-    index.upsert([IndexDocument(doc_id, URL, "larepublica",
-                                "Colusión en Provías: Fiscalía abre investigación", TEXT,
-                                "2026-10-02T09:00:00-05:00")])
+    index.upsert(indexed)
     index.close()
     return settings
 
@@ -149,3 +153,88 @@ def test_only_http_links_are_rendered(settings: Settings) -> None:
     with TestClient(create_app(settings)) as test_client:
         page = test_client.get("/", params={"q": "hostil"}).text
     assert "javascript:" not in page and 'href="#"' in page
+
+
+def test_search_facets_and_entity_filter(client: TestClient) -> None:
+    plain = client.get("/api/search", params={"q": "provias"}).json()
+    assert "facets" not in plain
+    data = client.get("/api/search", params={"q": "provias", "facets": "true",
+                                             "interval": "day", "facet_size": 5}).json()
+    facets = data["facets"]
+    assert facets["source"] == [{"value": "larepublica", "count": 1}]
+    assert facets["entities"]["person"] == [
+        {"value": "per:oscar-villanueva", "count": 1, "label": "Óscar Villanueva"}]
+    assert facets["crime"] == [{"value": "colusion", "count": 1}]
+    assert facets["published"] == {"interval": "day",
+                                   "buckets": [{"value": "2026-10-02", "count": 1}]}
+    # an entity id narrows a query, or is the whole query when q is empty
+    by_entity = client.get("/api/search", params={"q": "provias",
+                                                  "entity": "per:oscar-villanueva"}).json()
+    assert [h["id"] for h in by_entity["hits"]] == [document_id(URL)]
+    only = client.get("/api/search", params={"entity": "per:oscar-villanueva"}).json()
+    assert only["total"] == 1
+    for params in ({"q": "huaico", "entity": "per:oscar-villanueva"},
+                   {"entity": "per:nadie"}):
+        assert client.get("/api/search", params=params).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "needle"),
+    [
+        ({"entity": 'per:x" OR *'}, "E703", "entity"),
+        ({"entity": ""}, "E703", "entity"),
+        ({"q": "a AND (", "entity": "per:oscar-villanueva"}, "E501", "position"),
+        ({"q": "lima", "facets": "quizas"}, "E703", "facets"),
+        ({"q": "lima", "interval": "year"}, "E703", "interval"),
+        ({"q": "lima", "facet_size": "0"}, "E703", "facet_size"),
+        ({"q": "lima", "offset": "9950", "limit": "100"}, "E703", "offset"),
+        ({"q": "kind:alcalde"}, "E502", "kind"),
+    ],
+)
+def test_bad_search_parameters_are_400(client: TestClient, params: dict[str, str], code: str,
+                                       needle: str) -> None:
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == code and needle in error["message"]
+
+
+def test_an_unreachable_elasticsearch_is_503(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(overrides={"data_dir": tmp_path / "data"}, environ={
+        "PESQUISA_INDEX_BACKEND": "elasticsearch", "PESQUISA_INDEX_URL": f"http://127.0.0.1:{port}"})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        for path in ("/api/search?q=lima", "/api/health"):
+            response = test_client.get(path)
+            assert response.status_code == 503
+            assert response.json()["error"]["code"] == "E504"
+        assert test_client.get("/api/search?q=a AND (").status_code == 400  # input first
+        page = test_client.get("/", params={"q": "lima"})
+        assert page.status_code == 503 and UI["error_unavailable"] in page.text
+        assert "Traceback" not in page.text
+
+
+def test_search_page_shows_facets_as_links(client: TestClient) -> None:
+    page = client.get("/", params={"q": "colusión"}).text
+    assert UI["facets_title"] in page and UI["facet_source"] in page
+    assert UI["facet_kind_person"] in page and UI["facet_crime"] in page
+    links = set(re.findall(r'href="/\?q=([^"&]*)&(?:amp;)?sort=relevance"', page))
+    added = {unquote_plus(html.unescape(link)) for link in links}
+    assert {'colusión AND source:"larepublica"', 'colusión AND entity:"per:oscar-villanueva"',
+            "colusión AND crime:colusion", "colusión AND published:2026-10"} <= added
+    assert "Óscar Villanueva" in page and "2026-10" in page
+    # following a facet link narrows the search and keeps the hit
+    narrowed = client.get("/", params={"q": 'colusión AND entity:"per:oscar-villanueva"'})
+    assert narrowed.status_code == 200 and UI["results_one"] in narrowed.text
+
+
+def test_refine_keeps_the_query_meaning() -> None:
+    assert refine("", "source:rpp") == "source:rpp"
+    assert refine("*", "source:rpp") == "source:rpp"
+    assert refine("lima", "source:rpp") == "lima AND source:rpp"
+    assert refine("lima OR callao", "source:rpp") == "(lima OR callao) AND source:rpp"
+    assert refine("lima AND source:rpp", "source:rpp") == "lima AND source:rpp"
+    assert with_entity("", "per:x") == 'entity:"per:x"'
+    assert with_entity("a OR b", "per:x") == '(a OR b) AND entity:"per:x"'

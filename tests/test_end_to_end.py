@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -145,9 +146,16 @@ def test_one_line_errors_for_broken_state(workspace: Workspace, tmp_path: Path) 
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("x")
     assert_one_line(workspace.cli("--data-dir", str(blocked / "data"), "process"), 3, "E504")
-    workspace.env = workspace.env | {"PESQUISA_INDEX_BACKEND": "elasticsearch"}
-    assert_one_line(workspace.cli("run", "--port", "0"), 2, "E503")
-    assert_one_line(workspace.cli("search", "-Lima"), 2, "E503")  # -Lima is a query here
+    with socket.socket() as probe:  # a port nothing listens on: Elasticsearch is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workspace.env = workspace.env | {"PESQUISA_INDEX_BACKEND": "elasticsearch",
+                                     "PESQUISA_INDEX_URL": f"http://127.0.0.1:{port}"}
+    assert_one_line(workspace.cli("run", "--port", "0"), 3, "E504")
+    assert_one_line(workspace.cli("serve", "--port", "0"), 3, "E504")
+    assert_one_line(workspace.cli("search", "-Lima"), 3, "E504")  # -Lima is a query here
+    assert_one_line(workspace.cli("process"), 3, "E504")
+    assert_one_line(workspace.cli("reindex", "--to", "elasticsearch"), 2, "E601")  # the store
 
 
 def test_one_line_errors_for_bad_flags_and_files(workspace: Workspace, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from indexer.backends.sqlite import SqliteIndex
 from pesquisa.errors import RetryLater
 from pesquisa.ids import canonical_url, document_id
 from pesquisa.settings import Settings, load_settings
-from pesquisa.store import NewDocument, Store
+from pesquisa.store import Mention, NewDocument, Store
 from pesquisa.worker import Worker
 
 
@@ -113,3 +114,87 @@ def test_one_worker_per_data_dir(tmp_path: Path) -> None:
     assert second.run_once().indexed == 0  # free again once the first is done
     first.close()
     second.close()
+
+
+@Language.component("test_no_nlp")
+def refuse(doc: Doc) -> Doc:
+    raise AssertionError("NLP ran where only indexing was due")
+
+
+def no_nlp() -> Language:
+    """A pipeline that must not run: indexing again never annotates again."""
+    nlp = spacy.blank("es")
+    nlp.add_pipe("test_no_nlp")
+    return nlp
+
+
+def test_a_new_index_gets_the_indexed_documents_back_without_nlp(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings(overrides={"data_dir": tmp_path}, environ={})
+    fill(settings, 6)
+    worker = Worker(settings, nlp=blank())
+    assert worker.run_once().indexed == 6
+    worker.close()
+    for leftover in tmp_path.glob("index.sqlite*"):  # the index is lost (or a new format)
+        leftover.unlink()
+    worker = Worker(settings, nlp=no_nlp())
+    assert worker.index.needs_reindex  # created empty while the store has indexed documents
+    with caplog.at_level(logging.INFO, logger="pesquisa.worker"):
+        done = worker.run_once()
+    assert (done.annotated, done.indexed, done.failed) == (0, 6, 0)
+    assert [r.getMessage() for r in caplog.records if "queued for indexing" in r.getMessage()
+            ] == ["the sqlite index is new or in a new format: 6 indexed documents queued for "
+                  "indexing again (no NLP)"]
+    assert not worker.index.needs_reindex
+    assert worker.run_once().indexed == 0  # once: the next drain finds nothing to redo
+    assert worker.index.count() == 6 and worker.index.search("nota").total == 6
+    worker.close()
+
+
+def test_an_index_missing_documents_gets_them_back(tmp_path: Path) -> None:
+    settings = load_settings(overrides={"data_dir": tmp_path}, environ={})
+    fill(settings, 5)
+    worker = Worker(settings, nlp=blank())
+    worker.run_once()
+    lost = sorted(worker.index.ids())[:2]
+    worker.index.delete(lost)
+    worker.close()
+    worker = Worker(settings, nlp=no_nlp())
+    assert not worker.index.needs_reindex
+    assert worker.run_once().indexed == 2  # only the two it lacked
+    assert sorted(worker.index.ids()) == sorted(document_id(f"https://ejemplo.pe/nota/{i}")
+                                                for i in range(5))
+    worker.close()
+
+
+def test_the_index_gets_entities_aliases_and_crime_types(tmp_path: Path) -> None:
+    settings = load_settings(overrides={"data_dir": tmp_path}, environ={})
+    text = "La presidenta Boluarte negó la extorsión; Dina Boluarte habló en Lima."
+    url = "https://ejemplo.pe/boluarte"
+    with Store(settings.store_path) as store:
+        store.save_document(NewDocument(url=url, canonical_url=canonical_url(url),
+                                        id=document_id(url), source="x", title="Nota",
+                                        text=text, published="2026-05-04T10:00:00-05:00"))
+        doc = store.get(document_id(url))
+
+        def said(words: str) -> Mention:
+            start = text.index(words)
+            return Mention("official:dina-boluarte", "Dina Boluarte", "PER", "official", start,
+                           start + len(words), words, text)
+
+        store.save_annotations(doc, [said("Boluarte"), said("Dina Boluarte")],
+                               [{"code": "extorsion", "article": "200",
+                                 "start": text.index("extorsión")}])
+    worker = Worker(settings, nlp=no_nlp())  # annotated already: the worker only indexes
+    assert worker.run_once().indexed == 1
+    for query in ('entity:"official:dina-boluarte"', "entity:boluarte",
+                  'entity:"dina boluarte"', "kind:official", "crime:extorsion",
+                  "published:2026-05"):
+        assert [h.id for h in worker.index.search(query).hits] == [doc.id], query
+    assert worker.index.search("kind:place OR crime:sicariato").total == 0
+    facets = worker.index.search("*", facets=True).facets
+    assert facets is not None
+    assert [(b.value, b.label) for b in facets.entities["official"]] == [
+        ("official:dina-boluarte", "Dina Boluarte")]
+    worker.close()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -17,7 +20,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer import open_index
-from indexer.base import IndexBackend
+from indexer.base import DEFAULT_FACET_SIZE, MAX_FACET_SIZE, MAX_WINDOW, Facets, IndexBackend
+from indexer.query import plan
 from pesquisa import __version__
 from pesquisa.archive import capture_date, read_archived
 from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
@@ -33,10 +37,19 @@ PAGE_SIZE = 20
 # An archived page is someone else's HTML: no script, no plugins, no requests of its own.
 ARCHIVE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-Q = Annotated[str, Query(min_length=1, max_length=2000, description="Lucene-style query")]
+ENTITY_ID = r"^[\w.:-]{1,200}$"  # what entity ids are made of (nlp/kb.py slugs, kinds, ":")
+PAGE_FACETS = 8  # values per facet on the search page
+
+Q = Annotated[str, Query(max_length=2000, description="Lucene-style query (may be empty "
+                         "when `entity` is given)")]
 Limit = Annotated[int, Query(ge=0, le=100)]
-Offset = Annotated[int, Query(ge=0, le=10_000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_WINDOW)]
 SortArg = Annotated[Literal["relevance", "date"], Query()]
+IntervalArg = Annotated[Literal["day", "week", "month"], Query(
+    description="Date histogram buckets (with facets)")]
+FacetSize = Annotated[int, Query(ge=1, le=MAX_FACET_SIZE, description="Values per facet")]
+EntityArg = Annotated[str | None, Query(pattern=ENTITY_ID, description="An entity id "
+                                        "(official:dina-boluarte): only documents naming it")]
 Page = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -45,16 +58,58 @@ def safe_href(url: str) -> str:
     return url if urlsplit(url).scheme in ("http", "https") else "#"
 
 
+def with_entity(q: str, entity: str | None) -> str:
+    """The query to run: `q`, narrowed to the documents naming `entity` when one is given."""
+    if entity is None:
+        if not q.strip():
+            raise FixInput("E703", name="q", reason="give a query (or an entity)")
+        return q
+    clause = f'entity:"{entity}"'
+    if not q.strip():
+        return clause
+    plan(q)  # a problem is reported at its position in q, as the user wrote it
+    return f"({q}) AND {clause}"
+
+
+def refine(q: str, clause: str) -> str:
+    """`q` with one more filter ANDed to it (the search page's facet links)."""
+    q = q.strip()
+    if not q or q == "*":
+        return clause
+    if clause in q:
+        return q
+    if re.search(r"\bOR\b|\|\|", q):
+        q = f"({q})"
+    return f"{q} AND {clause}"
+
+
+@lru_cache(maxsize=1)
+def crime_names() -> dict[str, str]:
+    """Crime-type codes to their names, from the shipped table (codes alone if unreadable)."""
+    try:
+        from nlp.components.crime_types import load_table
+
+        return {row.code: row.name for row in load_table()}
+    except PesquisaError as exc:
+        log.warning("crime type names unavailable: %s", exc.message)
+        return {}
+
+
 def create_app(settings: Settings) -> FastAPI:
     state: dict[str, IndexBackend] = {}
+    opening = threading.Lock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state["index"] = open_index(settings)
+        try:
+            state["index"] = open_index(settings)
+        except PesquisaError as exc:  # Elasticsearch down, say: serve, and retry per request
+            log.warning("index unavailable at start: %s", exc.message)
         try:
             yield
         finally:
-            state.pop("index").close()
+            if "index" in state:
+                state.pop("index").close()
 
     app = FastAPI(title="Pesquisa", version=__version__, docs_url="/api/docs",
                   openapi_url="/api/openapi.json", lifespan=lifespan)
@@ -63,8 +118,14 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.filters["href"] = safe_href
     templates.env.filters["lima"] = lima_time
     templates.env.filters["duration"] = duration_text
+    templates.env.globals["refine"] = refine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     def index() -> IndexBackend:
+        """The open index; opened again here if it could not be at start (E504 until then)."""
+        if "index" not in state:
+            with opening:
+                if "index" not in state:
+                    state["index"] = open_index(settings)
         return state["index"]
 
     def store() -> Store:
@@ -89,7 +150,8 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
         # a 400 elsewhere (a broken source file on /fuentes) is no bad search
         bad_search = UI["error_query"] if request.url.path == "/" else UI["error_title"]
-        title = {400: bad_search, 404: UI["error_not_found"]}.get(status, UI["error_title"])
+        title = {400: bad_search, 404: UI["error_not_found"],
+                 503: UI["error_unavailable"]}.get(status, UI["error_title"])
         return templates.TemplateResponse(
             request, "error.html", {"title": title, "message": message, "query": ""},
             status_code=status,
@@ -126,9 +188,18 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok", "version": __version__, "documents": index().count()}
 
     @app.get("/api/search")
-    def api_search(q: Q, limit: Limit = PAGE_SIZE, offset: Offset = 0,
-                   sort: SortArg = "relevance") -> dict[str, Any]:
-        return index().search(q, limit=limit, offset=offset, sort=sort).to_json()
+    def api_search(q: Q = "", limit: Limit = PAGE_SIZE, offset: Offset = 0,
+                   sort: SortArg = "relevance", facets: bool = False,
+                   interval: IntervalArg = "month", facet_size: FacetSize = DEFAULT_FACET_SIZE,
+                   entity: EntityArg = None) -> dict[str, Any]:
+        """Search: `{total, hits, facets}` (facets only when asked), the same shape as
+        `pesquisa search --json`, from either backend."""
+        query = with_entity(q, entity)
+        plan(query)  # a malformed query is reported first, whatever the index's state
+        if offset + limit > MAX_WINDOW:
+            raise FixInput("E703", name="offset", reason=f"offset + limit pass {MAX_WINDOW}")
+        return index().search(query, limit=limit, offset=offset, sort=sort, facets=facets,
+                              interval=interval, facet_size=facet_size).to_json()
 
     @app.get("/api/sources")
     def api_sources() -> list[dict[str, Any]]:
@@ -169,15 +240,38 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def page_search(request: Request, q: Annotated[str, Query(max_length=2000)] = "",
                     page: Page = 1, sort: SortArg = "relevance") -> Response:
+        if q.strip():
+            plan(q)  # a malformed query is reported first, whatever the index's state
         context: dict[str, Any] = {"query": q, "sort": sort, "page": page,
                                    "result": None, "documents": index().count(),
                                    "failing": failing_sources(),
                                    "threshold": settings.crawl.failing_runs_alert}
         if q.strip():
             offset = (context["page"] - 1) * PAGE_SIZE
-            result = index().search(q, limit=PAGE_SIZE, offset=offset, sort=sort)
-            context.update(result=result, has_next=offset + PAGE_SIZE < result.total)
+            result = index().search(q, limit=PAGE_SIZE, offset=offset, sort=sort, facets=True,
+                                    facet_size=PAGE_FACETS, interval="month")
+            context.update(result=result, has_next=offset + PAGE_SIZE < result.total,
+                           facets=facet_view(result.facets))
         return templates.TemplateResponse(request, "search.html", context)
+
+    def facet_view(facets: Facets | None) -> dict[str, Any] | None:
+        """The facets as the page shows them: each value with its label, count and the
+        filter a click adds to the query; the months with a bar width."""
+        if facets is None:
+            return None
+        names = crime_names()
+        peak = max((b.count for b in facets.published), default=0) or 1
+        return {
+            "source": [(b.value, b.count, f'source:"{b.value}"') for b in facets.source],
+            "entities": [
+                (kind, [(b.label or b.value, b.count, f'entity:"{b.value}"') for b in buckets])
+                for kind, buckets in facets.entities.items() if buckets
+            ],
+            "crime": [(names.get(b.value, b.value.replace("_", " ")), b.count,
+                       f"crime:{b.value}") for b in facets.crime],
+            "months": [(b.value[:7], b.count, f"published:{b.value[:7]}",
+                        round(100 * b.count / peak)) for b in facets.published],
+        }
 
     @app.get("/fuentes", response_class=HTMLResponse)
     def page_sources(request: Request) -> Response:
