@@ -13,7 +13,6 @@ import pytest
 import spacy
 
 from indexer.backends.sqlite import SqliteIndex
-from indexer.base import IndexDocument
 from pesquisa.dedup import (
     NUM_PERM,
     RECALL_AT_THRESHOLD,
@@ -282,37 +281,6 @@ def test_stale_cluster_is_not_marked_indexed(tmp_path: Path) -> None:
         store.save_document(original)  # meanwhile its original arrives
         store.mark_indexed([read_by_worker])
         assert store.get(copy.id).status == ANNOTATED  # indexed with a stale cluster: again
-
-
-def test_an_index_from_before_clusters_gains_the_column(tmp_path: Path) -> None:
-    path = tmp_path / "index.sqlite"
-    old = sqlite3.connect(path)
-    old.executescript("""
-        CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, url TEXT NOT NULL,
-            source TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, published TEXT,
-            language TEXT, entities TEXT NOT NULL DEFAULT '[]', indexed_at TEXT NOT NULL);
-        CREATE VIRTUAL TABLE docs_fts USING fts5(title, text, content='docs',
-            content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
-        INSERT INTO docs VALUES (7, 'a', 'https://x.pe/a', 'x', 'Titular', 'lavado', NULL, 'es',
-            '[]', '2026-01-01');
-        INSERT INTO docs_fts(rowid, title, text) VALUES (7, 'Titular', 'lavado');
-        PRAGMA user_version = 1;
-    """)
-    old.close()
-    index = SqliteIndex(path)
-    (hit,) = index.search("lavado").hits
-    assert (hit.id, hit.duplicates) == ("a", 0)
-    index.upsert([IndexDocument("b", "https://x.pe/b", "x", "Titular", "lavado", None,
-                                cluster="a")])
-    result = index.search("lavado")
-    assert result.total == 1 and result.hits[0].duplicates == 1
-    assert index.db.execute("SELECT rowid FROM docs WHERE id = 'a'").fetchone()[0] == 7
-    assert index.db.execute("PRAGMA user_version").fetchone()[0] == 2
-    index.close()
-    SqliteIndex(path).close()  # opening again changes nothing
-
-
-# --------------------------------------------------------------------------- crawl
 
 
 @pytest.mark.slow

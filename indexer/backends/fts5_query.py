@@ -1,142 +1,99 @@
-"""Compile the query tree (indexer/query.py) to an FTS5 MATCH expression plus SQL filters.
+"""Compile the query plan (indexer/plan.py) for the SQLite index: FTS5 MATCH expressions for
+the text, SQL for keyword lookups; the SQLite backend combines their sets of documents.
 
-Text that FTS5 can answer alone (terms, phrases, NEAR, AND/OR, binary NOT) becomes one MATCH
-expression, which also drives BM25 ranking and snippets. What FTS5 cannot express (a query
-that is only negative, filter fields such as `source:` mixed into OR) becomes SQL over the
-`docs` table, with text parts answered by FTS5 subqueries.
+Text that FTS5 answers alone (terms, phrases, NEAR, prefixes, AND/OR, a NOT beside a positive
+part) becomes one MATCH expression, and the backend asks FTS5 once for it. The rest is set
+algebra the backend evaluates itself (AND, OR, NOT against every document), over the documents
+of those MATCHes, of keyword lookups in `doc_keys`, and of date ranges on `docs.day`.
+
+Column semantics, the same as the Elasticsearch backend's:
+- `Terms` on "all" looks in the title OR the text stream; a phrase or a NEAR group must lie
+  within one column (FTS5 positions never span columns);
+- `Prefix` reads the folded, unstemmed streams (`title_f`, `text_f`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from indexer.plan import And, Keyword, Node, Not, Or, Prefix, Terms, TextField, positives
 
-from indexer.query import (
-    FILTER_FIELDS,
-    AndOperation,
-    FieldGroup,
-    Group,
-    Item,
-    Not,
-    OrOperation,
-    Phrase,
-    Plus,
-    Prohibit,
-    Proximity,
-    SearchField,
-    UnknownOperation,
-    Word,
-)
-from pesquisa.errors import FixInput
-
-_FTS_SUBQUERY = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
-MAX_DISTANCE = 1000  # "a b"~N beyond this means "anywhere in the document" anyway
+TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
+# bm25 weights in column order: title_s, text_s, title_f, text_f
+BM25 = f"bm25(docs_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT}, {TITLE_WEIGHT}, {TEXT_WEIGHT})"
+STEMMED: dict[TextField, str] = {"all": "{title_s text_s}", "title": "title_s", "text": "text_s"}
+FOLDED: dict[TextField, str] = {"all": "{title_f text_f}", "title": "title_f", "text": "text_f"}
+# Above every character a keyword value can hold: the end of a prefix range.
+PREFIX_END = chr(0x10FFFF)
 
 
-@dataclass
-class Compiled:
-    match: str | None = None  # FTS5 expression of the positive text, for ranking and snippets
-    where: list[str] = field(default_factory=list)  # SQL conditions over `docs d`, ANDed
-    params: list[str] = field(default_factory=list)
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
 
 
-def _quote(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
-def _word(value: str) -> str:
-    if value.endswith("*"):
-        return _quote(value.rstrip("*")) + "*"
-    return _quote(value)
-
-
-def _is_negative(node: Item) -> bool:
-    return isinstance(node, Not | Prohibit)
-
-
-def fts(node: Item) -> str | None:
-    """The FTS5 expression for a pure-text subtree, or None when SQL is needed."""
-    if isinstance(node, Word):
-        return _word(node.value)
-    if isinstance(node, Phrase):
-        return _quote(node.value.strip('"'))
-    if isinstance(node, Proximity):
-        words = node.term.value.strip('"').split()
-        degree = min(int(node.degree if node.degree is not None else 1), MAX_DISTANCE)
-        return f"NEAR({' '.join(_quote(w) for w in words)}, {degree})"
-    if isinstance(node, Group | FieldGroup | Plus):
-        inner = fts(node.children[0])
-        return None if inner is None else f"({inner})"
-    if isinstance(node, SearchField):
-        if node.name.lower() in FILTER_FIELDS:
+def text_expression(node: Node) -> str | None:
+    """The FTS5 expression of a subtree FTS5 can answer alone, or None."""
+    if isinstance(node, Terms):
+        if len(node.tokens) == 1 or node.slop is None:
+            return f"{STEMMED[node.field]} : {_quote(' '.join(node.tokens))}"
+        near = " ".join(_quote(token) for token in node.tokens)
+        return f"{STEMMED[node.field]} : NEAR({near}, {node.slop})"
+    if isinstance(node, Prefix):
+        return f"{FOLDED[node.field]} : {_quote(node.prefix)} *"
+    if isinstance(node, Or):
+        parts = [text_expression(child) for child in node.children]
+        if any(part is None for part in parts):
             return None
-        inner = fts(node.expr)
-        return None if inner is None else f"{node.name.lower()} : ({inner})"
-    if isinstance(node, AndOperation | UnknownOperation):
-        positives = [c for c in node.children if not _is_negative(c)]
-        negatives = [c.children[0] for c in node.children if _is_negative(c)]
-        if not positives:
+        return " OR ".join(f"({part})" for part in parts)
+    if isinstance(node, And):
+        included = [c for c in node.children if not isinstance(c, Not)]
+        excluded = [c.child for c in node.children if isinstance(c, Not)]
+        if not included:
+            return None  # FTS5's NOT is binary: something must come before it
+        kept = [text_expression(child) for child in included]
+        dropped = [text_expression(child) for child in excluded]
+        if any(part is None for part in kept) or any(part is None for part in dropped):
             return None
-        parts = [fts(c) for c in positives]
-        drop = [fts(c) for c in negatives]
-        if any(p is None for p in parts) or any(n is None for n in drop):
-            return None
-        expr = "(" + " AND ".join(p for p in parts if p) + ")"
-        if drop:
-            expr += " NOT (" + " OR ".join(n for n in drop if n) + ")"
-        return expr
-    if isinstance(node, OrOperation):
-        parts = [fts(c) for c in node.children]
-        if any(p is None for p in parts):
-            return None
-        return "(" + " OR ".join(p for p in parts if p) + ")"
-    return None  # Not / Prohibit on their own
+        expression = "(" + " AND ".join(f"({part})" for part in kept) + ")"
+        if dropped:
+            expression += " NOT (" + " OR ".join(f"({part})" for part in dropped) + ")"
+        return expression
+    return None
 
 
-def sql(node: Item, params: list[str], field_name: str | None = None) -> str:
-    """A SQL condition over `docs d` for any subtree.
-
-    `field_name` is the field the subtree sits in: a filter field (compared as a column) or
-    a text field (its FTS parts are restricted to that column), or None for all text.
-    """
-    if field_name not in FILTER_FIELDS:
-        expr = fts(node)
-        if expr is not None:
-            params.append(expr if field_name is None else f"{field_name} : ({expr})")
-            return _FTS_SUBQUERY
-    if isinstance(node, SearchField):
-        return sql(node.expr, params, node.name.lower())
-    if isinstance(node, Group | FieldGroup | Plus):
-        return f"({sql(node.children[0], params, field_name)})"
-    if isinstance(node, Not | Prohibit):
-        return f"NOT ({sql(node.children[0], params, field_name)})"
-    if isinstance(node, AndOperation | UnknownOperation):
-        return "(" + " AND ".join(sql(c, params, field_name) for c in node.children) + ")"
-    if isinstance(node, OrOperation):
-        return "(" + " OR ".join(sql(c, params, field_name) for c in node.children) + ")"
-    if field_name in FILTER_FIELDS and isinstance(node, Word | Phrase):
-        value = node.value.strip('"').lower()
-        if value.endswith("*"):
-            params.append(value.rstrip("*").replace("%", r"\%").replace("_", r"\_") + "%")
-            return f"d.{field_name} LIKE ? ESCAPE '\\'"
-        params.append(value)
-        return f"d.{field_name} = ?"
-    raise FixInput("E502", reason=f"cannot search {node!s} here")
+def split(node: And) -> tuple[str | None, list[Node], list[Node]]:
+    """An AND as (one MATCH expression for its text parts, with the NOTs of text parts when
+    some text part is positive; its other positive children; its other negated children)."""
+    included: list[Node] = [c for c in node.children if not isinstance(c, Not)]
+    excluded = [c.child for c in node.children if isinstance(c, Not)]
+    text = [c for c in included if text_expression(c) is not None]
+    text_excluded = [c for c in excluded if text_expression(c) is not None] if text else []
+    match = None
+    if text:
+        match = text_expression(And((*text, *(Not(c) for c in text_excluded))))
+    others = [c for c in included if c not in text]
+    rest = [c for c in excluded if c not in text_excluded]
+    return match, others, rest
 
 
-def compile_query(tree: Item) -> Compiled:
-    compiled = Compiled()
-    whole = fts(tree)
-    if whole is not None:
-        compiled.match = whole
-        return compiled
-    parts = list(tree.children) if isinstance(tree, AndOperation | UnknownOperation) else [tree]
-    text_parts: list[str] = []
-    for part in parts:
-        expr = None if _is_negative(part) else fts(part)
-        if expr is not None:
-            text_parts.append(expr)
-        else:
-            compiled.where.append(sql(part, compiled.params))
-    if text_parts:
-        compiled.match = " AND ".join(text_parts)
-    return compiled
+def keyword_rowids(node: Keyword) -> tuple[str, list[object]]:
+    """SQL giving the rowids of the documents with a keyword value, comma-separated."""
+    if node.prefix:
+        keys = "SELECT key FROM keys WHERE field = ? AND value >= ? AND value < ?"
+        params: list[object] = [node.field, node.value, node.value + PREFIX_END]
+    else:
+        keys = "SELECT key FROM keys WHERE field = ? AND value = ?"
+        params = [node.field, node.value]
+    return f"SELECT group_concat(doc) FROM doc_keys WHERE key IN ({keys})", params
+
+
+def ranking(tree: Node) -> tuple[str | None, bool]:
+    """The FTS5 expression whose bm25 ranks the documents a query matches, and whether every
+    one of them matches it (else those matched by filters alone have no score)."""
+    expression = text_expression(tree)
+    if expression is not None:
+        return expression, True
+    if isinstance(tree, And):
+        match, _, _ = split(tree)
+        if match is not None:
+            return match, True
+    parts = [text_expression(part) for part in positives(tree)]
+    return " OR ".join(f"({part})" for part in parts if part) or None, False
