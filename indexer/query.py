@@ -175,9 +175,11 @@ class _Lowering:
             kept = [c for c in (self.lower(child, field) for child in node.children) if c]
             if len(kept) < 2:
                 return kept[0] if kept else None
-            if isinstance(node, OrOperation):
-                return Or(tuple(kept))
-            return And(tuple(kept))
+            kind = Or if isinstance(node, OrOperation) else And
+            flat: list[Node] = []
+            for child in kept:  # a AND (b AND c) is one AND of three
+                flat.extend(child.children if isinstance(child, kind) else (child,))
+            return kind(tuple(flat))
         if isinstance(node, Range | From | To) or field in DATE_FIELDS:
             return _dates(node, field)
         if isinstance(node, Fuzzy):
