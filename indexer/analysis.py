@@ -99,7 +99,9 @@ def stem(word: str) -> str:
 
 
 def is_stop_word(word: str) -> bool:
-    return fold(word) in STOP_WORDS
+    """Whether a word, punctuation around it aside ("de,"), is one stop word."""
+    tokens = folded(word)
+    return len(tokens) == 1 and tokens[0] in STOP_WORDS
 
 
 def keyword(value: str) -> str:

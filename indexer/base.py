@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+
+from pesquisa.errors import FixInput
 
 Sort = Literal["relevance", "date"]
 Interval = Literal["day", "week", "month"]
@@ -55,8 +58,32 @@ class IndexDocument:
 
     @property
     def day(self) -> str | None:
-        """The Lima day it was published on ("YYYY-MM-DD"): what date filters compare."""
-        return self.published[:10] if self.published else None
+        """The Lima day it was published on ("YYYY-MM-DD"; `published` carries the Lima
+        offset, so its own calendar day): what date filters and the histogram use. None
+        without a date, or with one `datetime.fromisoformat` cannot read."""
+        moment = _moment(self.published)
+        return None if moment is None else moment.date().isoformat()
+
+    @property
+    def published_ms(self) -> int | None:
+        """Milliseconds since the epoch, for the date sort (a time without an offset is UTC);
+        None exactly when `day` is None."""
+        moment = _moment(self.published)
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp() * 1000)
+
+
+def _moment(published: str | None) -> datetime | None:
+    """`published` read as both backends read it; None when it is no date."""
+    if not published:
+        return None
+    try:
+        return datetime.fromisoformat(published)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -127,6 +154,23 @@ class SearchResult:
         return shape
 
 
+def check_search(limit: int, offset: int, sort: str, interval: str, facet_size: int) -> None:
+    """FixInput E502 for search parameters out of range (the same limits in every backend)."""
+    if not 0 <= limit <= MAX_LIMIT:
+        raise FixInput("E502", reason=f"limit must be 0..{MAX_LIMIT}, not {limit}")
+    if offset < 0 or offset + limit > MAX_WINDOW:
+        raise FixInput("E502", reason=f"offset must be >= 0 and offset + limit at most "
+                                      f"{MAX_WINDOW}, not {offset} + {limit}")
+    if sort not in SORTS:
+        raise FixInput("E502", reason=f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if interval not in INTERVALS:
+        raise FixInput("E502", reason=f"interval must be one of {', '.join(INTERVALS)}, "
+                                      f"not {interval!r}")
+    if not 1 <= facet_size <= MAX_FACET_SIZE:
+        raise FixInput("E502", reason=f"facet_size must be 1..{MAX_FACET_SIZE}, "
+                                      f"not {facet_size}")
+
+
 class IndexBackend(Protocol):
     """What every index offers. Writes go through one writer: the processing worker (or
     `pesquisa reindex`, which holds the same lock)."""
@@ -167,9 +211,10 @@ class IndexBackend(Protocol):
 
     def rebuild(self, batches: Iterable[Sequence[IndexDocument]]) -> int:
         """Build a fresh index from `batches` beside the current one, then switch searches to
-        it at once (SQLite: a new file moved into place; Elasticsearch: a new versioned index
-        and an atomic alias swap). Searches keep working on the old one meanwhile; a failure
-        leaves the old one in place. Returns the number of documents indexed."""
+        it at once (SQLite: new tables in the same file, renamed into place in one
+        transaction; Elasticsearch: a new versioned index and an atomic alias swap). Searches
+        keep working on the old one meanwhile; a failure, of the batches too, leaves the old
+        one in place and raises RetryLater E508. Returns the number of documents indexed."""
         ...
 
     def close(self) -> None: ...

@@ -1,12 +1,24 @@
-"""Facet helpers both backends share: histogram buckets of Lima days, and bucket order."""
+"""Facet helpers both backends share: histogram buckets of Lima days, entity kinds with a
+facet, entity bucket labels."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from indexer.base import Bucket, Interval
 
 MAX_HISTOGRAM_BUCKETS = 5000  # ~14 years of days: beyond, gaps are not filled
+# Entity kinds counted in `Facets.entities`: Elasticsearch names a field for each (so no dots,
+# no capitals), and SQLite counts the same ones. A document's entity of another kind is
+# still found with `entity:`.
+FACET_KIND = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def facet_kinds(kinds: Iterable[str]) -> list[str]:
+    """The entity kinds among `kinds` that have a facet, sorted."""
+    return sorted({kind for kind in kinds if FACET_KIND.fullmatch(kind)})
 
 
 def bucket_start(day: str, interval: Interval) -> str:
@@ -20,12 +32,16 @@ def bucket_start(day: str, interval: Interval) -> str:
     return (parsed - timedelta(days=parsed.weekday())).isoformat()
 
 
-def _next(start: date, interval: Interval) -> date:
-    if interval == "day":
-        return start + timedelta(days=1)
-    if interval == "week":
-        return start + timedelta(days=7)
-    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+def _next(start: date, interval: Interval) -> date | None:
+    """The start of the next bucket; None past the last day a date can hold (9999-12-31)."""
+    try:
+        if interval == "day":
+            return start + timedelta(days=1)
+        if interval == "week":
+            return start + timedelta(days=7)
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    except (OverflowError, ValueError):
+        return None
 
 
 def fill_histogram(counts: dict[str, int], interval: Interval) -> list[Bucket]:
@@ -36,20 +52,14 @@ def fill_histogram(counts: dict[str, int], interval: Interval) -> list[Bucket]:
         return []
     first, last = date.fromisoformat(min(present)), date.fromisoformat(max(present))
     buckets: list[Bucket] = []
-    current = first
-    while current <= last and len(buckets) < MAX_HISTOGRAM_BUCKETS:
+    current: date | None = first
+    while current is not None and current <= last:
+        if len(buckets) == MAX_HISTOGRAM_BUCKETS:  # too many to fill: the non-empty ones only
+            return [Bucket(k, present[k]) for k in sorted(present)]
         key = current.isoformat()
         buckets.append(Bucket(key, present.get(key, 0)))
         current = _next(current, interval)
-    if current <= last:  # too many to fill: the non-empty ones only
-        return [Bucket(k, present[k]) for k in sorted(present)]
     return buckets
-
-
-def top(counts: dict[str, int], size: int) -> list[Bucket]:
-    """The `size` largest counts, by count then value (the order both backends give)."""
-    ordered = sorted(((v, c) for v, c in counts.items() if c > 0), key=lambda p: (-p[1], p[0]))
-    return [Bucket(value, count) for value, count in ordered[:size]]
 
 
 def entity_bucket(value: str, count: int) -> Bucket:

@@ -13,16 +13,19 @@ from typing import Literal
 
 TextField = Literal["all", "title", "text"]
 KeywordField = Literal["source", "entity", "kind", "crime"]
-TEXT_FIELDS: tuple[TextField, ...] = ("all", "title", "text")
-KEYWORD_FIELDS: tuple[KeywordField, ...] = ("source", "entity", "kind", "crime")
 
 
 @dataclass(frozen=True)
 class Terms:
-    """Stemmed tokens in `field`: one token is a term; several are an exact phrase (`slop` None)
-    or, with `slop` = N, all of them in one field, in any order, with at most N other tokens
-    between the first and the last of them (FTS5 `NEAR(a b c, N)`; in Elasticsearch an
-    unordered `span_near` whose slop is N + 2 - k for k distinct tokens, the same for two)."""
+    """Stemmed tokens in `field` ("all": the title or the text, never across the two).
+
+    One token is a term; several are an exact phrase (`slop` None) or, with `slop` = N, a
+    proximity group: all of them in one field, in any order, the first and the last at most
+    N + 1 positions apart, i.e. at most N tokens between them, the group's own tokens
+    included ("a b"~N: at most N words between a and b; "a b c"~1: the three side by side).
+    This is FTS5's `NEAR(a b c, N)`; Elasticsearch needs an unordered `span_near` with slop
+    N + 2 - k for k distinct tokens (Lucene counts only the tokens outside the group).
+    """
 
     field: TextField
     tokens: tuple[str, ...]

@@ -6,7 +6,8 @@ FixInput: E501 for syntax (with the position), E502 for what the language does n
 
 The language:
 - `AND OR NOT` (also `+a`, `-a`), parentheses; words side by side mean AND;
-- `"exact phrase"`, proximity `"a b"~5` (within 5 words, any order), suffix wildcard `lav*`;
+- `"exact phrase"`, proximity `"a b"~5` (any order, at most 5 words between the first and the
+  last, see `plan.Terms`), suffix wildcard `lav*`;
 - text fields `title:` and `text:`; keyword fields `source:`, `entity:` (an entity id such as
   `entity:"official:dina-boluarte"`, a canonical name, or a name it appears under), `kind:`
   (official, person, institution, crime_group, organization, place), `crime:` (a crime-type

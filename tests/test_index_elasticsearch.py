@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -27,7 +28,7 @@ from indexer.backends.es_query import compile_query
 from indexer.base import Bucket, IndexDocument, IndexEntity
 from indexer.plan import Terms
 from indexer.query import MAX_DEPTH
-from pesquisa.errors import FixInput, NotFound, RetryLater
+from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
 from pesquisa.settings import Settings
 from tests.es_node import delete_indexes
 
@@ -140,6 +141,23 @@ def test_shards_and_replicas_come_from_the_settings(
     [name] = indexes_behind(es_client, es_prefix)
     got = es_client.indices.get_settings(index=name)[name]["settings"]["index"]
     assert (got["number_of_shards"], got["number_of_replicas"]) == ("2", "0")
+
+
+def test_clusters_split_between_shards_count_once(
+        es_url: str, es_prefix: str, es_client: Elasticsearch) -> None:
+    index = ElasticsearchIndex(Settings(index_url=es_url, elasticsearch={"shards": 2}),
+                               alias=es_prefix)
+    docs = [IndexDocument(f"p{i:03d}", "u", "src", "Nota", "soborno", None,
+                          cluster=f"p{i - i % 2:03d}") for i in range(300)]
+    index.upsert(docs)
+    on_first = es_client.search(index=es_prefix, size=0, preference="_shards:0", aggs={
+        "clusters": {"terms": {"field": "cluster", "size": 300}}})
+    split = [b for b in on_first["aggregations"]["clusters"]["buckets"] if b["doc_count"] == 1]
+    assert split  # some pairs have one member on each shard
+    result = index.search("soborno", limit=200)
+    assert result.total == 150 and len(result.hits) == 150
+    assert all(hit.duplicates == 1 for hit in result.hits)
+    index.close()
 
 
 def test_source_keeps_display_fields_only(shared: ElasticsearchIndex) -> None:
@@ -405,6 +423,33 @@ def test_near_duplicates_are_collapsed(fresh: ElasticsearchIndex) -> None:
     assert {h.id: h.duplicates for h in everything.hits}["c3"] == 2  # latest of three
 
 
+def test_cluster_totals_are_exact_past_what_one_shard_lists(
+        fresh: ElasticsearchIndex, es_client: Elasticsearch) -> None:
+    """More matching clusters than the terms aggregation lists per shard (size 10,000: 15,010):
+    the singletons it leaves out do not turn the total into an estimate (the cardinality
+    aggregation gives 15,186 here), nor cost a second request."""
+    size = 15_200
+    docs = [IndexDocument(f"d{i:06d}", "u", "src", "Nota", "soborno",
+                          "2026-01-05T10:00:00-05:00",
+                          cluster=f"d{i - 1:06d}" if i % 1000 == 1 else "")
+            for i in range(size)]
+    pairs = sum(1 for i in range(size) if i % 1000 == 1)  # 16 clusters of two
+    assert fresh.rebuild([docs[i:i + 2000] for i in range(0, size, 2000)]) == size
+
+    def searches() -> int:
+        stats = es_client.indices.stats(index=fresh.alias, metric="search")
+        return int(stats["_all"]["primaries"]["search"]["query_total"])
+
+    for query in ("soborno", "*", "published:2026-01-05"):
+        before = searches()
+        assert fresh.search(query, limit=0).total == size - pairs, query
+        assert searches() - before == 1, query
+    page = fresh.search("*", limit=3, sort="date")
+    assert page.total == size - pairs
+    assert [(h.id, h.duplicates) for h in page.hits] == [
+        ("d000000", 1), ("d000002", 0), ("d000003", 0)]
+
+
 def test_sort_by_date_and_by_relevance(fresh: ElasticsearchIndex) -> None:
     fresh.upsert(CLUSTERED)
     by_date = fresh.search("soborno", sort="date")
@@ -572,6 +617,98 @@ def test_unreachable_node_is_retry_later_quickly() -> None:
     assert time.monotonic() - started < 5
     assert caught.value.code == "E504" and url in caught.value.message
     assert "\n" not in caught.value.message
+
+
+class Relay:
+    """A TCP relay in front of the node, which can be cut: the node going away mid-use."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.removeprefix("http://").rsplit(":", 1)
+        self.target = (host, int(port))
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (Linux)
+        self.server.close()
+        for sock in self.sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+def test_a_node_gone_mid_use_is_retry_later(es_url: str, es_prefix: str) -> None:
+    relay = Relay(es_url)
+    index = ElasticsearchIndex(Settings(index_url=relay.url, elasticsearch={"timeout": 5}),
+                               alias=es_prefix)
+    index.upsert(DOCS)
+    assert index.search("lavado", facets=True).total == 4
+    relay.cut()
+    started = time.monotonic()
+    for use in (lambda: index.search("lavado", facets=True), index.count,
+                lambda: list(index.ids()), lambda: index.upsert(DOCS[:1]),
+                lambda: index.delete(["d1"]), lambda: index.rebuild([DOCS])):
+        with pytest.raises(RetryLater) as caught:
+            use()
+        assert caught.value.code in ("E504", "E508"), caught.value.message
+        assert relay.url in caught.value.message and "\n" not in caught.value.message
+    assert time.monotonic() - started < 10
+    index.close()
+
+
+def test_a_request_the_node_refuses_is_one_line(index: ElasticsearchIndex,
+                                                es_client: Elasticsearch) -> None:
+    """A 400 for a search (here: an operator lowered the index's result window)."""
+    [name] = indexes_behind(es_client, index.alias)
+    es_client.indices.put_settings(index=name, settings={"index": {"max_result_window": 5}})
+    with pytest.raises(FixInput) as caught:
+        index.search("*", offset=10, limit=5)
+    assert caught.value.code == "E502" and "Result window is too large" in caught.value.message
+    assert "\n" not in caught.value.message
+    assert index.search("*", limit=5).total == len(DOCS)
+
+
+def test_a_failing_shard_is_an_error_not_a_partial_answer(
+        index: ElasticsearchIndex, es_client: Elasticsearch) -> None:
+    """A shard that fails (here: a foreign index someone put behind the alias, which cannot
+    sort by date) must not leave a silently partial answer."""
+    foreign = f"{index.alias}-foreign"
+    es_client.indices.create(index=foreign, mappings={"properties": {"day": {"type": "keyword"}}})
+    es_client.index(index=foreign, id="f1", document={"day": "x"}, refresh=True)
+    es_client.indices.update_aliases(actions=[{"add": {"index": foreign, "alias": index.alias}}])
+    try:
+        with pytest.raises(PesquisaError) as caught:
+            index.search("lavado", sort="date")
+        assert caught.value.code in ("E502", "E504"), caught.value.message
+        assert "\n" not in caught.value.message
+    finally:
+        es_client.indices.delete(index=foreign)
+    assert found(index, "lavado") == {"d1", "d4", "d5", "d6"}
 
 
 def test_tls_to_a_plain_node_is_a_certificate_error(es_url: str, es_prefix: str) -> None:

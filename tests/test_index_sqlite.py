@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -510,6 +511,45 @@ def test_upsert_keeps_one_copy_per_id(index: SqliteIndex) -> None:
     assert ids(index, "huaico") == {"d6"} and ids(index, "provías") == {"d1"}
 
 
+def test_another_connection_sees_every_write_at_once(tmp_path: Path) -> None:
+    """The worker writes, the API server reads with its own connection (and its own columnar
+    copy of the index): each write is searched there at once, without reopening."""
+    path = tmp_path / "index.sqlite"
+    writer = SqliteIndex(path)
+    writer.upsert(DOCS)
+    reader = SqliteIndex(path, create=False)
+
+    def seen(query: str) -> list[tuple[str, int]]:
+        return [(h.id, h.duplicates) for h in reader.search(query, limit=100, sort="date").hits]
+
+    def facet(field: str) -> list[tuple[str, int]]:
+        found = reader.search("*", facets=True).facets
+        assert found is not None
+        buckets = found.crime if field == "crime" else found.entities.get(field, [])
+        return [(b.value, b.count) for b in buckets]
+
+    assert seen('entity:"Los Pulpos"') == [("d5", 1)]
+    assert facet("crime") == [("extorsion", 2), ("lavado_activos", 2), ("colusion", 1),
+                              ("mineria_ilegal", 1), ("sicariato", 1)]
+    writer.upsert([IndexDocument("d7", "https://x.pe/7", "x", "Huaico en Pataz", "huaico",
+                                 "2026-12-01T10:00:00-05:00", entities=(PATAZ,),
+                                 crime_types=("mineria_ilegal",))])
+    assert seen("huaico") == [("d7", 0)]
+    assert facet("place") == [("place:pataz", 2), ("place:trujillo", 2)]
+    # d5 leaves the cluster of d2; d1 changes its entities and crimes
+    writer.upsert([replace(DOCS[4], cluster=""),
+                   replace(DOCS[0], entities=(PULPOS,), crime_types=())])
+    assert seen('entity:"Los Pulpos"') == [("d5", 0), ("d2", 0), ("d1", 0)]
+    assert seen('entity:"Provías Nacional"') == []
+    assert facet("crime") == [("extorsion", 2), ("mineria_ilegal", 2), ("lavado_activos", 1),
+                              ("sicariato", 1)]
+    writer.delete(["d2", "d7"])
+    assert seen('entity:"Los Pulpos"') == [("d5", 0), ("d1", 0)] and seen("huaico") == []
+    assert reader.count() == 4 and sorted(reader.ids()) == ["d1", "d3", "d4", "d5"]
+    writer.close()
+    reader.close()
+
+
 def test_rebuild_switches_generations_while_another_process_searches(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite"
     writer = SqliteIndex(path)
@@ -548,8 +588,9 @@ def test_a_failed_rebuild_leaves_the_current_index(index: SqliteIndex) -> None:
         yield [IndexDocument("x", "https://x.pe/x", "x", "Huaico", "huaico", None)]
         raise OSError("the store went away")
 
-    with pytest.raises(OSError, match="went away"):
+    with pytest.raises(RetryLater) as caught:  # E508, as from Elasticsearch
         index.rebuild(batches())
+    assert caught.value.code == "E508" and "the store went away" in caught.value.message
     assert index.count() == 5 and index.search("huaico").total == 0
     assert index.search("corrupción").total == 2
     names = {r[0] for r in index.db.execute("SELECT name FROM sqlite_master")}
@@ -671,6 +712,23 @@ def test_a_busy_index_is_retry_later(index: SqliteIndex) -> None:
         other.execute("ROLLBACK")
         other.close()
     index.upsert(DOCS[:1])
+
+
+def test_a_read_only_index_is_unavailable_not_a_bad_query(index: SqliteIndex) -> None:
+    """As on a read-only data dir (root writes anywhere, so SQLite is told instead)."""
+    index.db.execute("PRAGMA query_only = ON")
+    for write in (lambda: index.upsert(DOCS[:1]), lambda: index.delete(["d1"]),
+                  lambda: setattr(index, "needs_reindex", False)):
+        with pytest.raises(RetryLater) as caught:
+            write()
+        assert caught.value.code == "E504" and "readonly" in caught.value.message
+        assert "\n" not in caught.value.message
+    with pytest.raises(RetryLater) as failed:
+        index.rebuild([DOCS])
+    assert failed.value.code == "E508" and "readonly" in failed.value.message
+    assert index.search("corrupción").total == 2  # searches go on
+    index.db.execute("PRAGMA query_only = OFF")
+    assert index.rebuild([DOCS[:2]]) == 2
 
 
 @pytest.mark.parametrize(

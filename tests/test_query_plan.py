@@ -297,6 +297,8 @@ def test_ranges_only_on_published() -> None:
         ("fiscal OR (la AND el)", t("fiscal")),
         ("fiscal -la", t("fiscal")),
         ("title:(x OR (y AND (z)))", Or((t("x", field="title"), t("z", field="title")))),
+        ("tren de, aragua", And((t("tren"), t("aragu")))),  # punctuation is no word
+        ("fiscal de.", t("fiscal")),
         # kept inside phrases, even alone
         ('"lavado de activos"', t("lav", "de", "activ")),
         ('"de la"', t("de", "la")),

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from indexer.base import Bucket, IndexBackend, SearchResult
+from indexer.base import Bucket, IndexBackend, IndexEntity, SearchResult
 from pesquisa.errors import FixInput
 from tests.search_corpus import (
     ALL_IDS,
     BACKENDS,
     BY_ID,
+    CALLAO,
     built_index,
     cluster_of,
     clusters,
+    doc,
+    ent,
     everything,
     hit_ids,
     matched_docs,
@@ -108,6 +112,10 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("NOT fiscal", ALL_IDS - FISCAL_WORD),
     ("-fiscal", ALL_IDS - FISCAL_WORD),
     ("NOT *", EMPTY),
+    # NOT inside OR: everything but, joined to the rest
+    ("sicari* OR -crime:extorsion", ALL_IDS - EXTORSION_CRIME | ids("n04 n26")),
+    ("kind:person OR NOT policía", ALL_IDS - ids("n01 n11 n12 n13 n20 n29 n31 n33")),
+    ("(pulpos OR -source:rpp) AND crime:extorsion", ids("n01 n03 n04 n11 n13 n19 n26 n27 n30")),
     # stop words: dropped from bare terms, kept in phrases and in stop-word-only queries
     ("tren de aragua", ids("n03 n14")),
     ('"tren aragua"', EMPTY),  # the phrase needs its "de"
@@ -154,6 +162,10 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("title:fiscalía", ids("n01 n07 n10 n32 n35")),
     ("text:fiscalía", ids("n01 n07 n24")),
     ("title:(pulpos OR aragua)", ids("n02 n03 n14 n29 n36")),
+    ("text:sicari*", ids("n04 n26")),  # "sicariato", "sicarios" in the body; n20 in its title
+    ("title:lav*", ids("n06 n16 n33")),
+    ('title:"lavado activos"~1', ids("n06")),
+    ('text:"lavado activos"~1', ids("n05 n18 n22")),
     ('text:"poder judicial" -entity:"Poder Judicial"', ids("n35")),
     # source:
     ("source:rpp", RPP),
@@ -208,6 +220,7 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("extorsión AND published:[2024-03 TO 2024-06]", ids("n09 n11 n12 n13 n27 n30")),
     ("crime:extorsion -published:2024", ids("n19")),
     ('entity:"Los Pulpos" AND published:2024-01', ids("n01 n02")),
+    ("published:2023 OR -published:[* TO *]", ids("n19 n23 n36")),
     # everything
     ("*", ALL_IDS),
 ]
@@ -511,3 +524,105 @@ def test_same_json_from_both(indexes: Indexes, text: str) -> None:
                                         interval="week").to_json()
                for name in BACKENDS]
     assert answers[0] == answers[1]
+
+
+# --- writes: what an upsert or a delete changes is searched at once ------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_writes_are_searched_at_once(request: pytest.FixtureRequest, tmp_path: Path,
+                                     backend: str) -> None:
+    url = request.getfixturevalue("es_url") if backend == "elasticsearch" else None
+    chimbote = [BY_ID["n11"], BY_ID["n12"], BY_ID["n13"]]
+    with built_index(backend, tmp_path, url, [*chimbote, BY_ID["n01"]]) as index:
+        def newest(text: str) -> list[tuple[str, int]]:
+            return [(h.id, h.duplicates) for h in everything(index, text, sort="date").hits]
+
+        assert newest("chimbote") == [("n13", 2)]
+        # n13 leaves its cluster; n01 now mentions other entities and crimes
+        index.upsert([replace(BY_ID["n13"], cluster=""),
+                      replace(BY_ID["n01"], entities=(ent(CALLAO),), crime_types=("cohecho",))])
+        assert newest("chimbote") == [("n13", 0), ("n12", 1)]
+        assert everything(index, "chimbote").total == 2
+        assert newest('entity:"Los Pulpos"') == [] and newest("crime:extorsion") == [
+            ("n13", 0), ("n12", 1)]
+        assert newest("entity:callao crime:cohecho") == [("n01", 0)]
+        facets = index.search("*", facets=True).facets
+        assert facets is not None
+        assert rows(facets.crime) == [("banda_criminal", 3), ("extorsion", 3), ("cohecho", 1)]
+        assert [(b.value, b.count) for b in facets.entities["place"]] == [
+            ("place:chimbote", 3), ("place:ancash", 1), ("place:callao", 1)]
+        assert set(facets.entities) == {"place", "institution", "crime_group"}
+        index.delete(["n12", "no-such-id"])
+        assert newest("chimbote") == [("n13", 0), ("n11", 0)]
+        assert index.count() == 3 and sorted(index.ids()) == ["n01", "n11", "n13"]
+
+
+# --- odd documents: dates at the ends of the calendar, or no dates; odd entity kinds -------
+
+ODD_DOCS = (
+    doc("o1", "s1", "9999-12-31T10:00:00-05:00", "Hola", "hola uno",
+        [IndexEntity("otra_cosa:uno", "Uno", "otra_cosa")]),
+    doc("o2", "s1", "9999-12-24T10:00:00-05:00", "Hola", "hola dos",
+        [IndexEntity("rara:dos", "Dos", "Rara-Cosa")]),  # a kind no facet can be named for
+    doc("o3", "s2", "2024-02-30T10:00:00-05:00", "Hola", "hola tres"),  # no such day
+    doc("o4", "s2", "0001-01-01T10:00:00-05:00", "Hola", "hola cuatro"),
+    doc("o5", "s2", None, "Hola", "hola cinco"),
+)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def odd(request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexBackend]:
+    url = request.getfixturevalue("es_url") if request.param == "elasticsearch" else None
+    with built_index(request.param, tmp_path_factory.mktemp("odd"), url, ODD_DOCS) as index:
+        yield index
+
+
+def test_dates_are_derived_in_one_place() -> None:
+    def derived(published: str | None) -> tuple[str | None, int | None]:
+        found = doc("x", "s", published, "t", "t")
+        return found.day, found.published_ms
+
+    assert derived("2024-01-31T23:30:00-05:00") == ("2024-01-31", 1706761800000)  # Lima day
+    assert derived("2026-03-01 23:00:00") == ("2026-03-01", 1772406000000)  # no offset: UTC
+    assert derived("20260302") == ("2026-03-02", 1772409600000)
+    # no date at all, or one that is no date: neither filtered nor counted, sorted last
+    for nothing in (None, "", "ayer por la tarde", "2024-02-30T10:00:00-05:00",
+                    "2024-05-01T25:00:00-05:00"):
+        assert derived(nothing) == (None, None), nothing
+
+
+def test_the_ends_of_the_calendar(odd: IndexBackend) -> None:
+    assert_same_docs(everything(odd, "published:9999"), "o1 o2")
+    assert_same_docs(everything(odd, "published:[* TO *]"), "o1 o2 o4")
+    assert_same_docs(everything(odd, "NOT published:[* TO *]"), "o3 o5")
+    assert hit_ids(everything(odd, "hola", sort="date").hits) == ["o1", "o2", "o4", "o3", "o5"]
+    by_day = odd.search("published:9999", facets=True, interval="day").facets
+    by_week = odd.search("published:9999", facets=True, interval="week").facets
+    by_month = odd.search("published:9999", facets=True, interval="month").facets
+    assert by_day is not None and by_week is not None and by_month is not None
+    assert rows(by_day.published) == [("9999-12-24", 1), *((f"9999-12-{d}", 0)
+                                                           for d in range(25, 31)),
+                                      ("9999-12-31", 1)]
+    assert rows(by_week.published) == [("9999-12-20", 1), ("9999-12-27", 1)]
+    assert rows(by_month.published) == [("9999-12-01", 2)]
+    # from year 1 to year 9999: too many months to fill, the non-empty ones only
+    everyone = odd.search("*", facets=True).facets
+    assert everyone is not None
+    assert rows(everyone.published) == [("0001-01-01", 1), ("9999-12-01", 2)]
+
+
+def test_entity_kinds_a_facet_can_name(odd: IndexBackend) -> None:
+    facets = odd.search("*", facets=True).facets
+    assert facets is not None
+    assert {kind: [(b.value, b.count, b.label) for b in buckets]
+            for kind, buckets in facets.entities.items()} == {
+        "otra_cosa": [("otra_cosa:uno", 1, "Uno")]}
+    # an entity whose kind has no facet is still found
+    assert_same_docs(everything(odd, 'entity:"rara:dos"'), "o2")
+    assert_same_docs(everything(odd, "entity:dos"), "o2")
+
+
+def assert_same_docs(result: SearchResult, spaced: str) -> None:
+    assert sorted(hit_ids(result.hits)) == sorted(spaced.split())
+    assert result.total == len(spaced.split())

@@ -36,7 +36,6 @@ from indexer.backends.es_mapping import (
     FACET_FIELD,
     MAPPING_VERSION,
     document,
-    facet_kinds,
     index_name,
     index_settings,
     is_versioned,
@@ -45,11 +44,6 @@ from indexer.backends.es_mapping import (
 from indexer.backends.es_query import compile_query
 from indexer.base import (
     DEFAULT_FACET_SIZE,
-    INTERVALS,
-    MAX_FACET_SIZE,
-    MAX_LIMIT,
-    MAX_WINDOW,
-    SORTS,
     Bucket,
     Facets,
     Hit,
@@ -57,8 +51,9 @@ from indexer.base import (
     Interval,
     SearchResult,
     Sort,
+    check_search,
 )
-from indexer.facets import entity_bucket, fill_histogram
+from indexer.facets import entity_bucket, facet_kinds, fill_histogram
 from indexer.highlight import Highlighter
 from indexer.plan import has_text
 from indexer.query import ENTITY_KINDS, plan
@@ -75,12 +70,15 @@ BULK_CHUNK_DOCS = 500
 BULK_CHUNK_BYTES = 20 * 1024 * 1024  # under http.max_content_length (100 MB) with room
 BULK_THREADS = 2  # rebuild: bulk requests in flight while the next chunk is analyzed
 # The total counts clusters exactly: matching documents, less the extra members of every
-# cluster with two or more matching documents (a terms aggregation lists those clusters; few
-# documents have near-duplicates). Past this many such clusters, the total falls back to the
-# cardinality aggregation, which is approximate (HyperLogLog, ~1% error).
+# cluster with two or more matching documents (a terms aggregation lists those clusters first,
+# by count; few documents have near-duplicates). The singletons a shard leaves out of its
+# list change nothing. Only with more than this many such clusters, or with several shards
+# that each cut their list (a cluster split between them may be missed: the aggregation's
+# error bound says so), the total falls back to the cardinality aggregation, an estimate
+# (HyperLogLog: exact to a few units below CARDINALITY_PRECISION, ~1% beyond).
 MAX_SHARED_CLUSTERS = 10_000
 CARDINALITY_PRECISION = 40_000
-SOURCE_FIELDS = ["doc_id", "url", "title", "text", "published", "source"]
+SOURCE_FIELDS = ["url", "title", "text", "published", "source"]
 MAX_REASON_CHARS = 300
 
 
@@ -418,7 +416,7 @@ class ElasticsearchIndex:
         ids: Sequence[str] | None = None,
     ) -> SearchResult:
         tree = plan(query)
-        _check_page(limit, offset, sort, interval, facet_size)
+        check_search(limit, offset, sort, interval, facet_size)
         dsl = compile_query(tree, wrapped=0 if ids is None else 1)
         if ids is not None:
             dsl = {"bool": {"must": [dsl], "filter": [{"ids": {"values": list(ids)}}]}}
@@ -435,6 +433,7 @@ class ElasticsearchIndex:
         request: dict[str, Any] = {
             "query": dsl, "sort": order, "from_": offset, "size": limit, "aggs": aggs,
             "track_total_hits": True, "source": SOURCE_FIELDS,
+            "allow_partial_search_results": False,  # a failed shard is an error, not fewer hits
         }
         if limit:
             request["collapse"] = {"field": "cluster",
@@ -450,16 +449,19 @@ class ElasticsearchIndex:
         return result
 
     def _total(self, found: dict[str, Any], dsl: dict[str, Any]) -> int:
-        """Matching clusters: exact unless more than MAX_SHARED_CLUSTERS clusters have
-        several matching members (then the cardinality estimate)."""
+        """Matching clusters: exact unless the clusters with several matching members may not
+        all be listed (see MAX_SHARED_CLUSTERS; then the cardinality estimate)."""
         shared = found["aggregations"]["shared"]
-        if shared.get("sum_other_doc_count", 0) == 0:
+        if (len(shared["buckets"]) < MAX_SHARED_CLUSTERS
+                and shared.get("doc_count_error_upper_bound", 0) == 0):
             matching = int(found["hits"]["total"]["value"])
             return matching - sum(int(b["doc_count"]) - 1 for b in shared["buckets"])
+        clusters = {"cardinality": {"field": "cluster",
+                                    "precision_threshold": CARDINALITY_PRECISION}}
         with self._errors(query=True):
-            estimate = self.client.search(index=self.alias, query=dsl, size=0, aggs={
-                "clusters": {"cardinality": {
-                    "field": "cluster", "precision_threshold": CARDINALITY_PRECISION}}}).body
+            estimate = self.client.search(index=self.alias, query=dsl, size=0,
+                                          aggs={"clusters": clusters},
+                                          allow_partial_search_results=False).body
         return int(estimate["aggregations"]["clusters"]["value"])
 
     def close(self) -> None:
@@ -469,22 +471,6 @@ class ElasticsearchIndex:
 def _size(body: dict[str, Any]) -> int:
     """About how many bytes a document's body takes in a bulk request."""
     return 512 + sum(len(value) for value in body.values() if isinstance(value, str))
-
-
-def _check_page(limit: int, offset: int, sort: str, interval: str, facet_size: int) -> None:
-    if not 0 <= limit <= MAX_LIMIT:
-        raise FixInput("E502", reason=f"limit must be 0..{MAX_LIMIT}, not {limit}")
-    if offset < 0 or offset + limit > MAX_WINDOW:
-        raise FixInput("E502", reason=f"offset must be >= 0 and offset + limit at most "
-                       f"{MAX_WINDOW}, not {offset} + {limit}")
-    if sort not in SORTS:
-        raise FixInput("E502", reason=f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    if interval not in INTERVALS:
-        raise FixInput("E502", reason=f"interval must be one of {', '.join(INTERVALS)}, "
-                       f"not {interval!r}")
-    if not 1 <= facet_size <= MAX_FACET_SIZE:
-        raise FixInput("E502", reason=f"facet_size must be 1..{MAX_FACET_SIZE}, "
-                       f"not {facet_size}")
 
 
 def _terms_agg(field: str, size: int) -> dict[str, Any]:

@@ -10,22 +10,24 @@ For the same reason the index defines no analysis of its own: nothing here needs
 analysis-common module (absent from the test node, present in official images).
 
 The analyzed streams and the keyword arrays (entity, kind, crime, facets) are indexed but left
-out of `_source`, which keeps only what a hit displays. Dates are derived as the SQLite backend
-derives them: `day` (the Lima day, for filters and the histogram; none when `published` is no
-date) and `published_at` (epoch milliseconds, for the date sort); `published` stays as given,
-for display. A mapping change bumps MAPPING_VERSION:
-indexes are named `<alias>-v<MAPPING_VERSION>-<UTC yyyymmddhhmmss>` behind the alias, and an
-alias whose index carries another version must be rebuilt (`pesquisa reindex`).
+out of `_source`, which keeps only what a hit displays. Dates come from `IndexDocument`, as in
+the SQLite backend: `day` (the Lima day, for filters and the histogram; none when `published`
+is no date) and `published_at` (`published_ms`, for the date sort); `published` stays as
+given, for display. Entity facets are one keyword field per kind (`facet.<kind>`) for the kinds
+`indexer/facets.py` allows. A mapping change bumps MAPPING_VERSION: indexes are named
+`<alias>-v<MAPPING_VERSION>-<UTC yyyymmddhhmmss>` behind the alias, and an alias whose index
+carries another version must be rebuilt (`pesquisa reindex`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from indexer import analysis
 from indexer.base import MAX_WINDOW, IndexDocument
+from indexer.facets import FACET_KIND, facet_kinds
 from indexer.query import ENTITY_KINDS
 
 MAPPING_VERSION = 1
@@ -35,7 +37,6 @@ TEXT_STREAMS = ("title_s", "text_s", "title_f", "text_f")
 KEYWORD_FIELD = {"source": "source_key", "entity": "entity", "kind": "kind", "crime": "crime"}
 FACET_FIELD = "facet"  # facet.<kind>: "<entity id>\t<canonical name>" per entity of that kind
 CRIME_FACET = "crime_facet"  # crime-type codes as given (`crime` holds them folded, to match)
-_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # kinds usable as a facet sub-field
 _KEYWORD_MAX = 4096  # longer keyword values are kept in no index (they are never searched)
 
 
@@ -48,11 +49,6 @@ def index_name(alias: str, now: datetime | None = None) -> str:
 def is_versioned(alias: str, name: str) -> bool:
     """Whether `name` is one of the versioned indexes behind `alias` (any mapping version)."""
     return re.fullmatch(re.escape(alias) + r"-v\d+-\d{14}", name) is not None
-
-
-def facet_kinds(kinds: set[str] | frozenset[str] | tuple[str, ...]) -> list[str]:
-    """The entity kinds that have a facet field, sorted."""
-    return sorted(kind for kind in kinds if _KIND_NAME.match(kind))
 
 
 def _keyword(**extra: Any) -> dict[str, Any]:
@@ -116,29 +112,6 @@ def index_settings(shards: int, replicas: int, *, filling: bool = False) -> dict
     }
 
 
-def day(doc: IndexDocument) -> str | None:
-    """The Lima day a document counts under, or None (no date, or one that is no date)."""
-    if doc.day is None:
-        return None
-    try:
-        return date.fromisoformat(doc.day).isoformat()
-    except ValueError:
-        return None
-
-
-def published_at(published: str | None) -> int | None:
-    """Milliseconds since the epoch, for the date sort (a time without offset is UTC)."""
-    if not published:
-        return None
-    try:
-        moment = datetime.fromisoformat(published)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
 def document(doc: IndexDocument) -> dict[str, Any]:
     """The body indexed for a document (its `_id` is the document id)."""
     title_s, title_f = analysis.analyze(doc.title)
@@ -154,7 +127,7 @@ def document(doc: IndexDocument) -> dict[str, Any]:
         kind = analysis.keyword(ent.kind)
         if kind:
             kinds[kind] = None
-        if _KIND_NAME.match(ent.kind):
+        if FACET_KIND.fullmatch(ent.kind):
             facets.setdefault(ent.kind, {})[f"{ent.id}\t{ent.name}"] = None
     return {
         "doc_id": doc.id,
@@ -166,8 +139,8 @@ def document(doc: IndexDocument) -> dict[str, Any]:
         "title_f": " ".join(title_f),
         "text_f": " ".join(text_f),
         "published": doc.published,
-        "published_at": published_at(doc.published),
-        "day": day(doc),
+        "published_at": doc.published_ms,
+        "day": doc.day,
         "source": doc.source,
         "source_key": analysis.keyword(doc.source),
         "language": doc.language,

@@ -46,7 +46,6 @@ from pesquisa.errors import FixInput
 TITLE_BOOST = 5.0
 MAX_DEPTH = 30  # Elasticsearch's default indices.query.max_nested_depth (query objects)
 Query = dict[str, Any]
-MATCH_ALL: Query = {"match_all": {}}
 MATCH_NONE: Query = {"match_none": {}}
 
 _STEMMED = {"title": "title_s", "text": "text_s"}

@@ -52,11 +52,6 @@ from indexer import analysis, facets
 from indexer.backends.fts5_query import BM25, keyword_rowids, ranking, split, text_expression
 from indexer.base import (
     DEFAULT_FACET_SIZE,
-    INTERVALS,
-    MAX_FACET_SIZE,
-    MAX_LIMIT,
-    MAX_WINDOW,
-    SORTS,
     Bucket,
     Facets,
     Hit,
@@ -64,12 +59,13 @@ from indexer.base import (
     Interval,
     SearchResult,
     Sort,
+    check_search,
 )
 from indexer.highlight import Highlighter
 from indexer.plan import And, DateRange, Keyword, MatchAll, Node, Not, Or, has_text
 from indexer.query import plan
-from pesquisa.errors import FixInput, NotFound, RetryLater
-from pesquisa.sqlite import connect, is_busy
+from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
+from pesquisa.sqlite import connect
 
 SCHEMA_VERSION = 3
 TABLES = ("docs", "bodies", "docs_fts", "keys", "doc_keys")
@@ -146,17 +142,21 @@ def _transaction(db: sqlite3.Connection, begin: str) -> Iterator[None]:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """SQLite's errors as ours: a busy or broken database is the index's problem (retry
-    later); anything else SQLite refuses in a search is the query's."""
+def _errors(path: Path, query: bool = False) -> Iterator[None]:
+    """SQLite's errors as ours. With `query` (a search), an expression FTS5 refuses is the
+    query's (E502); anything else (busy, read-only, damaged, missing tables) is the index's
+    problem, whatever was asked (E504, retry later)."""
     try:
         yield
     except sqlite3.Error as exc:
-        reason = str(exc)
-        if (is_busy(exc) or not isinstance(exc, sqlite3.OperationalError)
-                or any(word in reason for word in ("disk", "corrupt", "I/O", "no such"))):
-            raise RetryLater("E504", reason=reason) from None
-        raise FixInput("E502", reason=reason) from None
+        reason = _one_line(str(exc))
+        if query and isinstance(exc, sqlite3.OperationalError) and reason.startswith("fts5:"):
+            raise FixInput("E502", reason=reason) from None
+        raise RetryLater("E504", reason=f"{path}: {reason}") from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def analysis_fingerprint() -> str:
@@ -164,28 +164,6 @@ def analysis_fingerprint() -> str:
     sample = analysis.analyze(_ANALYSIS_PROBE)
     blob = json.dumps([analysis.MAX_TOKEN_CHARS, sorted(analysis.STOP_WORDS), sample])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _day(doc: IndexDocument) -> str | None:
-    day = doc.day
-    if day is None:
-        return None
-    try:
-        return date.fromisoformat(day).isoformat()
-    except ValueError:
-        return None  # a date that is no date neither filters nor counts
-
-
-def _published_at(published: str | None) -> int | None:
-    if not published:
-        return None
-    try:
-        moment = datetime.fromisoformat(published)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def _id_key(doc_id: str) -> int:
@@ -216,7 +194,8 @@ def _keys(doc: IndexDocument) -> tuple[set[tuple[str, str]], set[tuple[str, str]
         for name in (entity.name, *entity.aliases):
             if analysis.keyword(name):
                 found.add(("entity", analysis.keyword(name)))
-        counted.add((ENTITY_FACET + entity.kind, f"{entity.id}\t{entity.name}"))
+        if facets.FACET_KIND.fullmatch(entity.kind):
+            counted.add((ENTITY_FACET + entity.kind, f"{entity.id}\t{entity.name}"))
     for code in doc.crime_types:
         found.add(("crime", analysis.keyword(code)))
         counted.add((CRIME_FACET, code))
@@ -469,9 +448,12 @@ class SqliteIndex:
 
     @needs_reindex.setter
     def needs_reindex(self, value: bool) -> None:
-        with self._lock, _errors(), self._write():
+        with self._lock, self._errors(), self._write():
             self._set_meta(needs_reindex="1" if value else "0")
         self._needs_reindex = value
+
+    def _errors(self, query: bool = False) -> AbstractContextManager[None]:
+        return _errors(self.path, query)
 
     def _write(self) -> AbstractContextManager[None]:
         return _transaction(self.db, "BEGIN IMMEDIATE")
@@ -489,14 +471,14 @@ class SqliteIndex:
         if not docs:
             return
         rows = _Rows(docs)
-        with self._lock, _errors(), self._write():
+        with self._lock, self._errors(), self._write():
             self._store(rows, "")
             self._changed()
 
     def delete(self, ids: Sequence[str]) -> None:
         if not ids:
             return
-        with self._lock, _errors(), self._write():
+        with self._lock, self._errors(), self._write():
             self._remove(list(ids), "")
             self._changed()
 
@@ -543,8 +525,8 @@ class SqliteIndex:
         self.db.executemany(
             f"INSERT INTO docs{s} (rowid, id, cluster, source, day, published_at, id_key, "
             "cluster_key, facets, facet_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(rowid_of[d.id], d.id, d.cluster or d.id, d.source, _day(d),
-              _published_at(d.published), _id_key(d.id), _digest(d.cluster or d.id),
+            [(rowid_of[d.id], d.id, d.cluster or d.id, d.source, d.day, d.published_ms,
+              _id_key(d.id), _digest(d.cluster or d.id),
               ",".join(str(key) for key in sorted(key_of[pair] for pair in counted)),
               len(counted))
              for d, (_, counted) in zip(rows.docs, rows.keys, strict=True)])
@@ -567,53 +549,70 @@ class SqliteIndex:
     def rebuild(self, batches: Iterable[Sequence[IndexDocument]]) -> int:
         """Build a new generation from `batches` beside the current one, then rename it into
         place in one transaction. Searches (in this and other processes) use the current one
-        until then; a failure drops the half-built one and leaves the current one in place.
-        Returns the number of documents indexed."""
-        with self._lock, _errors(), self._write():
-            self._drop_generation(NEXT)
-            self._drop_generation(OLD)  # a switch interrupted before its cleanup
-            generation = int(self.db.execute(
-                "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]) + 1
-            self._create_generation(NEXT, generation)
-            self._set_meta(generation=str(generation))
+        until then; a failure (of the batches too) drops the half-built one, leaves the
+        current one in place and raises E508. Returns the number of documents indexed."""
         try:
-            for batch in batches:
-                if not batch:
-                    continue
-                rows = _Rows(batch)  # analysis outside the lock: searches go on meanwhile
-                with self._lock, _errors(), self._write():
-                    self._store(rows, NEXT)
-            with self._lock, _errors():
-                with self._write():
-                    self.db.execute(
-                        f"INSERT INTO docs_fts{NEXT} (docs_fts{NEXT}) VALUES ('optimize')")
-                with self._write():
-                    for table in TABLES:
-                        self.db.execute(f"ALTER TABLE {table} RENAME TO {table}{OLD}")
-                        self.db.execute(f"ALTER TABLE {table}{NEXT} RENAME TO {table}")
-                    self._set_meta(needs_reindex="0")
-                    self._changed()
-                self._needs_reindex = False
-                with self._write():
-                    self._drop_generation(OLD)
-                return int(self.db.execute("SELECT COUNT(*) FROM docs").fetchone()[0])
-        except BaseException:
+            self._fill(batches)
+            self._switch()
+        except BaseException as exc:
             with self._lock:
                 try:
                     with self._write():
                         self._drop_generation(NEXT)
                 except sqlite3.Error:
                     pass  # the next rebuild drops it
+            if isinstance(exc, PesquisaError):
+                raise RetryLater("E508", reason=exc.message) from None
+            if isinstance(exc, Exception):
+                raise RetryLater("E508", reason=_one_line(f"{type(exc).__name__}: {exc}")) \
+                    from None
             raise
+        with self._lock:
+            try:
+                with self._write():
+                    self._drop_generation(OLD)
+            except sqlite3.Error:
+                pass  # only space is lost until the next rebuild drops it
+            with self._errors():
+                return int(self.db.execute("SELECT COUNT(*) FROM docs").fetchone()[0])
+
+    def _fill(self, batches: Iterable[Sequence[IndexDocument]]) -> None:
+        """Write a new generation (suffix NEXT) from `batches`."""
+        with self._lock, self._errors(), self._write():
+            self._drop_generation(NEXT)
+            self._drop_generation(OLD)  # a switch interrupted before its cleanup
+            generation = int(self.db.execute(
+                "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]) + 1
+            self._create_generation(NEXT, generation)
+            self._set_meta(generation=str(generation))
+        for batch in batches:
+            if not batch:
+                continue
+            rows = _Rows(batch)  # analysis outside the lock: searches go on meanwhile
+            with self._lock, self._errors(), self._write():
+                self._store(rows, NEXT)
+
+    def _switch(self) -> None:
+        """Rename the NEXT generation into place (the current one becomes OLD)."""
+        with self._lock, self._errors():
+            with self._write():
+                self.db.execute(f"INSERT INTO docs_fts{NEXT} (docs_fts{NEXT}) VALUES ('optimize')")
+            with self._write():
+                for table in TABLES:
+                    self.db.execute(f"ALTER TABLE {table} RENAME TO {table}{OLD}")
+                    self.db.execute(f"ALTER TABLE {table}{NEXT} RENAME TO {table}")
+                self._set_meta(needs_reindex="0")
+                self._changed()
+            self._needs_reindex = False
 
     # -- reads ----------------------------------------------------------------------------
 
     def count(self) -> int:
-        with self._lock, _errors():
+        with self._lock, self._errors():
             return int(self.db.execute("SELECT COUNT(*) FROM docs").fetchone()[0])
 
     def ids(self) -> Iterator[str]:
-        with self._lock, _errors():
+        with self._lock, self._errors():
             rows = self.db.execute("SELECT id FROM docs ORDER BY id").fetchall()
         return iter(row[0] for row in rows)
 
@@ -630,10 +629,10 @@ class SqliteIndex:
         ids: Sequence[str] | None = None,
     ) -> SearchResult:
         tree = plan(query)
-        _check(limit, offset, sort, interval, facet_size)
+        check_search(limit, offset, sort, interval, facet_size)
         if sort == "relevance" and not has_text(tree):
             sort = "date"
-        with self._lock, _errors(), self._read():
+        with self._lock, self._errors(query=True), self._read():
             columns = self._snapshot()
             matcher = _Matcher(self.db, columns)
             mask = matcher.match(tree)
@@ -751,22 +750,6 @@ class SqliteIndex:
             interval=interval,
             published=facets.fill_histogram(histogram, interval),
         )
-
-
-def _check(limit: int, offset: int, sort: str, interval: str, facet_size: int) -> None:
-    if not 0 <= limit <= MAX_LIMIT:
-        raise FixInput("E502", reason=f"limit must be 0..{MAX_LIMIT}, not {limit}")
-    if offset < 0 or offset + limit > MAX_WINDOW:
-        raise FixInput("E502", reason=f"offset must be >= 0 and offset + limit at most "
-                                      f"{MAX_WINDOW}, not {offset} + {limit}")
-    if sort not in SORTS:
-        raise FixInput("E502", reason=f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    if interval not in INTERVALS:
-        raise FixInput("E502", reason=f"interval must be one of {', '.join(INTERVALS)}, "
-                                      f"not {interval!r}")
-    if not 1 <= facet_size <= MAX_FACET_SIZE:
-        raise FixInput("E502", reason=f"facet_size must be 1..{MAX_FACET_SIZE}, "
-                                      f"not {facet_size}")
 
 
 __all__ = ["SCHEMA_VERSION", "SqliteIndex", "analysis_fingerprint"]
