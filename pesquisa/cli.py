@@ -468,10 +468,14 @@ def reindex(ctx: click.Context, backend: str | None, batch_size: int) -> None:
         shown = max(shown, done)
 
     try:
-        done = run_reindex(settings, backend, batch_size, on_start=start, on_batch=advance)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        try:
+            done = run_reindex(settings, backend, batch_size, on_start=start, on_batch=advance)
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+    except KeyboardInterrupt:  # the new index was dropped; E508 says the same of a failure
+        click.echo("\nreindex stopped: searches still use the previous index", err=True)
+        raise
     click.echo(f"done: {done.indexed} documents in the new {done.backend} index "
                f"({done.sent} sent from the store)")
     if done.backend != settings.index_backend:

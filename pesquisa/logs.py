@@ -53,7 +53,9 @@ def setup_logging(settings: Settings, terminal_level: int = logging.WARNING) -> 
         logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     )
     root.addHandler(to_file)
-    for noisy in ("trafilatura", "htmldate", "apscheduler", "urllib3", "filelock"):
+    # elastic_transport logs every request at INFO: a search, a bulk, a refresh each
+    for noisy in ("trafilatura", "htmldate", "apscheduler", "urllib3", "filelock",
+                  "elastic_transport"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("scrapy").setLevel(logging.INFO)
 

@@ -7,13 +7,16 @@ import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pesquisa.errors import FixInput
 
 DEFAULT_CONFIG = Path("config/pesquisa.toml")
 ENV_PREFIX = "PESQUISA_"
+# Never shown: not in reprs, not in the "(got ...)" of a bad value's message.
+SECRET_KEYS = frozenset({"elasticsearch.password", "elasticsearch.api_key"})
 
 
 class _Section(BaseModel):
@@ -85,8 +88,10 @@ class ElasticsearchSettings(_Section):
         "<alias>-v<mapping version>-<UTC time>.",
     )
     username: str | None = Field(None, description="Basic authentication user.")
-    password: str | None = Field(None, description="Basic authentication password.")
-    api_key: str | None = Field(None, description="API key (base64 'id:key'), instead of a user.")
+    password: str | None = Field(None, repr=False, description="Basic authentication password.")
+    api_key: str | None = Field(
+        None, repr=False, description="API key (base64 'id:key'), instead of a user."
+    )
     ca_certs: Path | None = Field(None, description="CA certificate (PEM) of a TLS cluster.")
     verify_certs: bool = Field(True, description="Verify the cluster's TLS certificate.")
     shards: int = Field(1, ge=1, le=64, description="Primary shards of a new index.")
@@ -119,6 +124,33 @@ class Settings(_Section):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_the_url(cls, data: Any) -> Any:
+        """`https://user:pass@host:9200` works as in curl, but URLs are shown in messages and
+        logs: the credentials move to [elasticsearch] username/password (unless that section
+        sets its own username or api_key, which win), and the URL keeps the host only."""
+        if not isinstance(data, Mapping):
+            return data
+        url = data.get("index_url")
+        if not isinstance(url, str):
+            return data
+        scheme, sep, rest = url.partition("://")
+        end = min([i for i in (rest.find(c) for c in "/?#") if i >= 0] or [len(rest)])
+        if not sep or "@" not in rest[:end]:
+            return data
+        userinfo, host = rest[:end].rsplit("@", 1)
+        section = data.get("elasticsearch") or {}
+        if isinstance(section, BaseModel):
+            section = section.model_dump()
+        if not isinstance(section, Mapping):
+            return data
+        section = dict(section)
+        if not section.get("username") and not section.get("api_key"):
+            user, _, password = userinfo.partition(":")
+            section["username"], section["password"] = unquote(user), unquote(password)
+        return {**data, "index_url": f"{scheme}://{host}{rest[end:]}", "elasticsearch": section}
 
     @property
     def store_path(self) -> Path:
@@ -164,7 +196,9 @@ def _from_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
             section, sub = key.split("__", 1)
             if section not in sections:
                 raise FixInput("E104", key=name, origin="the environment")
-            values.setdefault(section, {})[sub] = raw
+            # empty unsets an optional key (a compose file's `${VAR:-}`)
+            values.setdefault(section, {})[sub] = None if raw == "" and _optional(
+                section, sub) else raw
             origins[f"{section}.{sub}"] = name
         else:
             if key not in Settings.model_fields or key in sections:
@@ -172,6 +206,14 @@ def _from_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
             values[key] = raw if raw != "" else None
             origins[key] = name
     return values, origins
+
+
+def _optional(section: str, key: str) -> bool:
+    """Whether `section.key` may be unset (its default is None)."""
+    model = Settings.model_fields[section].annotation
+    fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) \
+        else {}
+    return key in fields and fields[key].default is None
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,5 +276,8 @@ def _validate(values: Mapping[str, Any], origin_of: Callable[[str], str]) -> Set
         origin = origin_of(key)
         if error["type"] == "extra_forbidden":
             raise FixInput("E104", key=key, origin=origin) from None
-        reason = f"{error['msg']} (got {error.get('input')!r}, from {origin})"
+        # the whole input of a model-wide error (no key) holds every secret
+        hidden = not key or key in SECRET_KEYS
+        shown = "a hidden value" if hidden else repr(error.get("input"))
+        reason = f"{error['msg']} (got {shown}, from {origin})"
         raise FixInput("E103", key=key, reason=reason) from None

@@ -7,23 +7,33 @@ leaves each document either done or still queued, never half-done or duplicated.
 An index that is new (or was upgraded to a new format, or lost documents) while the store
 already holds indexed documents gets them back: they go back to the index queue (not to NLP)
 when the worker starts, and the drain indexes them.
+
+An index that cannot be reached (Elasticsearch down) stops only the indexing: the drain goes on
+annotating, leaves the annotated documents queued for the index and then raises RetryLater. The
+next drain opens the index again and repeats the check above, since the node may have come back
+without its data.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from indexer import open_index
 from indexer.base import IndexBackend
 from nlp.annotate import SNIPPET_CHARS, mentions
+from pesquisa.errors import RetryLater
 from pesquisa.lock import writer_lock
 from pesquisa.logs import log_traceback
 from pesquisa.settings import Settings
@@ -77,8 +87,18 @@ class Worker:
     ) -> None:
         self.settings = settings
         self._nlp = nlp
-        self.index = index or open_index(settings)
+        self._owns_index = index is None
+        self._opened = index
         self._index_checked = False  # whether the index was compared with the store yet
+        self._reopen = False  # a drain failed: open the index again before the next one
+
+    @property
+    def index(self) -> IndexBackend:
+        """The index, opened at first use: annotation needs none (RetryLater E504 while an
+        Elasticsearch index cannot be reached)."""
+        if self._opened is None:
+            self._opened = open_index(self.settings)
+        return self._opened
 
     @property
     def nlp(self) -> Language:
@@ -89,7 +109,8 @@ class Worker:
         return self._nlp
 
     def close(self) -> None:
-        self.index.close()
+        if self._opened is not None:
+            self._opened.close()
 
     def run_once(
         self,
@@ -101,9 +122,25 @@ class Worker:
         One worker per data dir at a time (a lock file says which): two would do the same
         NLP twice, and the index has one writer.
         """
-        with self._exclusive(), Store(self.settings.store_path) as store:
-            self._refill_index(store)
+        with self._exclusive(), Store(self.settings.store_path) as store, self._checked():
             return self._drain(store, stop, on_batch)
+
+    @contextmanager
+    def _checked(self) -> Iterator[None]:
+        """Run a drain; after a failure, the next drain opens the index again and compares it
+        with the store again: the node may be back without documents, or without the alias
+        (then opening it creates the index again, where a write would have let Elasticsearch
+        make up an index of that name)."""
+        if self._reopen and self._owns_index and self._opened is not None:
+            self._opened.close()
+            self._opened = None  # opened again at its first use
+        self._reopen = False
+        try:
+            yield
+        except BaseException:
+            self._index_checked = False
+            self._reopen = True
+            raise
 
     def reprocess(
         self,
@@ -117,9 +154,8 @@ class Worker:
         is drained. A run killed half-way leaves the rest queued: `process` (or this with
         `requeue=False`) finishes them. `on_start` hears how many documents are queued.
         """
-        with self._exclusive(), Store(self.settings.store_path) as store:
+        with self._exclusive(), Store(self.settings.store_path) as store, self._checked():
             self.nlp  # noqa: B018  (a missing model is an error before anything is queued)
-            self._refill_index(store)
             if requeue:
                 total = store.requeue_all()
             else:
@@ -134,26 +170,22 @@ class Worker:
 
     def _refill_index(self, store: Store) -> None:
         """Queue for indexing again (not for NLP) the documents the store marks indexed that
-        the index lacks: all of them when the index says it is new or in a new format
-        (`needs_reindex`) or is empty, else the missing ones. An index never legitimately
-        holds fewer documents than the store marks indexed, so one holding as many needs
-        nothing, whatever its flag says (another worker may have refilled it since this one
-        opened it). Checked once per worker, at its first drain (again after a failure)."""
+        the index lacks: all of them when the index is empty (new, or emptied to move to a new
+        format), else the missing ones, found by id. Counts alone cannot tell: the index may
+        also hold documents the store no longer marks indexed (re-crawled and queued, set
+        aside after a reprocess, sent by a reindex before the worker got to them), as many as
+        it lacks. Checked once per worker, at its first drain, and again after a failure."""
         if self._index_checked:
             return
         marked = store.counts().get(INDEXED, 0)
         held = self.index.count() if marked else 0
         moved, why = 0, ""
-        if held >= marked:
-            pass
-        elif self.index.needs_reindex or held == 0:
+        if marked and held == 0:
             why = "is new or in a new format" if self.index.needs_reindex else "is empty"
             moved = store.requeue_for_indexing()
-        else:
-            missing = set(store.indexed_ids())
-            missing.difference_update(self.index.ids())
+        elif marked:
             why = "lacks some of them"
-            moved = store.requeue_for_indexing(sorted(missing))
+            moved = store.requeue_for_indexing(_missing(store.indexed_ids(), self.index.ids()))
         if moved:
             log.info("the %s index %s: %d indexed documents queued for indexing again "
                      "(no NLP)", self.index.name, why, moved)
@@ -170,13 +202,22 @@ class Worker:
         progress = Progress()
         stop = stop or threading.Event()
         size = self.settings.worker.batch_size
+        unavailable: RetryLater | None = None  # the index, once it could not be reached
         while not stop.is_set():
             annotated = self._annotate(store, size, progress)
-            indexed = self._index(store, size, progress)
+            indexed = 0
+            if unavailable is None:
+                try:
+                    self._refill_index(store)
+                    indexed = self._index(store, size, progress)
+                except RetryLater as exc:  # annotate the rest; what is annotated waits
+                    unavailable = exc
             if on_batch and (annotated or indexed):
                 on_batch(progress)
             if not annotated and not indexed:
                 break
+        if unavailable is not None:
+            raise unavailable
         return progress
 
     def _annotate(self, store: Store, size: int, progress: Progress) -> int:
@@ -219,3 +260,28 @@ class Worker:
         store.mark_indexed(docs)
         progress.indexed += len(docs)
         return len(docs)
+
+
+def _key(doc_id: str) -> int:
+    """64 bits of a document id: what the index check compares (8 bytes an id, not ~120)."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big")
+
+
+def _keys(ids: Iterable[str]) -> npt.NDArray[np.uint64]:
+    return np.fromiter((_key(doc_id) for doc_id in ids), dtype=np.uint64)
+
+
+def _missing(wanted: Iterable[str], held: Iterable[str], chunk: int = 50_000) -> list[str]:
+    """The ids of `wanted` not in `held`, in a memory of 8 bytes per held id (an archive of
+    millions of documents). Two ids sharing their 64 bits (odds of about 1 in 10^7 with two
+    million documents) would let one missing document go unnoticed."""
+    present = np.unique(_keys(held))
+    missing: list[str] = []
+    ids = iter(wanted)
+    while batch := list(itertools.islice(ids, chunk)):
+        keys = _keys(batch)
+        at = np.minimum(np.searchsorted(present, keys), max(len(present) - 1, 0))
+        found = present[at] == keys if len(present) else np.zeros(len(keys), dtype=bool)
+        missing.extend(doc_id for doc_id, hit in zip(batch, found.tolist(), strict=True)
+                       if not hit)
+    return missing

@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from elasticsearch import Elasticsearch, NotFoundError
 
@@ -177,3 +180,84 @@ def delete_indexes(client: Elasticsearch, prefix: str) -> list[str]:
     for component in components:
         client.cluster.delete_component_template(name=component["name"])
     return names
+
+
+class Outage:
+    """A TCP relay in front of a node that a test can cut off and bring back, on the same port:
+    what a client sees when Elasticsearch goes down mid-run (connections refused, open ones
+    dropped) and comes back. `url` is the relay's; `cut()` and `restore()` switch it."""
+
+    def __init__(self, node_url: str) -> None:
+        target = urlsplit(node_url)
+        self._target = (target.hostname or "127.0.0.1", target.port or 9200)
+        self._scheme = target.scheme or "http"
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._server: socket.socket | None = None
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.restore()
+
+    @property
+    def url(self) -> str:
+        return f"{self._scheme}://127.0.0.1:{self.port}"
+
+    def restore(self) -> None:
+        """Listen again: new connections reach the node."""
+        with self._lock:
+            if self._server is not None:
+                return
+            server = socket.socket()
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", self.port))
+            server.listen(64)
+            self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Stop listening and drop every open connection: the node is unreachable."""
+        with self._lock:
+            server, self._server = self._server, None
+            sockets, self._open = set(self._open), set()
+        if server is not None:
+            _close(server)
+        for sock in sockets:
+            _close(sock)
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:  # cut: the listening socket is closed
+                return
+            try:
+                upstream = socket.create_connection(self._target, timeout=10)
+                upstream.settimeout(None)
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                if self._server is not server:
+                    _close(client)
+                    _close(upstream)
+                    return
+                self._open |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with suppress(OSError):  # not connected, or already shut
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

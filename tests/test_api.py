@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from indexer.backends.sqlite import SqliteIndex
 from indexer.base import IndexDocument
@@ -238,3 +239,42 @@ def test_refine_keeps_the_query_meaning() -> None:
     assert refine("lima AND source:rpp", "source:rpp") == "lima AND source:rpp"
     assert with_entity("", "per:x") == 'entity:"per:x"'
     assert with_entity("a OR b", "per:x") == '(a OR b) AND entity:"per:x"'
+
+
+def test_a_facet_link_narrows_even_when_the_query_names_the_value() -> None:
+    """`lima OR crime:extorsion` holds documents without that crime: its facet link must add
+    the filter, not give the same query back."""
+    assert refine("lima OR crime:extorsion", "crime:extorsion") == (
+        "(lima OR crime:extorsion) AND crime:extorsion")
+    assert refine("NOT crime:extorsion_agravada", "crime:extorsion") == (
+        "NOT crime:extorsion_agravada AND crime:extorsion")
+    assert refine('lima AND source:"rpp"', 'source:"rpp"') == 'lima AND source:"rpp"'
+    assert refine("crime:extorsion", "crime:extorsion") == "crime:extorsion"
+
+
+def test_facet_values_are_escaped_in_the_page(tmp_path: Path) -> None:
+    """An entity's name is text from a crawled page: in a facet it is text, never markup, and
+    the link it makes stays one URL."""
+    settings = load_settings(overrides={"data_dir": tmp_path / "data"}, environ={})
+    hostile = '<img src=x onerror=alert(1)> "Los" & \'Pulpos\''
+    url = "https://rpp.pe/hostil"
+    text = f"La banda {hostile} cobra cupos."
+    with Store(settings.store_path) as store:
+        store.save_document(NewDocument(url=url, canonical_url=canonical_url(url),
+                                        id=document_id(url), source="rpp", title="Cupos",
+                                        text=text, published="2026-10-02T09:00:00-05:00"))
+        start = text.index(hostile)
+        store.save_annotations(store.get(document_id(url)), [Mention(
+            "crime_group:los-pulpos", hostile, "ORG", "crime_group", start,
+            start + len(hostile), hostile, text)])
+        indexed = store.index_documents([store.get(document_id(url))])
+    index = SqliteIndex(settings.index_path)
+    index.upsert(indexed)
+    index.close()
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/", params={"q": "cupos"}).text
+    facets = page[page.index('id="facets"'):]
+    assert "<img" not in facets and str(escape(hostile)) in facets
+    links = re.findall(r'<a href="([^"]*)"', facets)
+    assert links and all(link.startswith("/?q=") and " " not in link for link in links)
+    assert 'entity%3A%22crime_group%3Alos-pulpos%22' in facets

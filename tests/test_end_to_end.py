@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from pesquisa.demo.site import article_url
 from pesquisa.ids import canonical_url, document_id, fold
-from tests.conftest import Site, Workspace, make_workspace
+from tests.conftest import REPO, Site, Workspace, make_workspace
+from tests.es_node import Outage
 
 pytestmark = pytest.mark.slow
 
@@ -145,7 +154,8 @@ def test_one_line_errors_for_broken_state(workspace: Workspace, tmp_path: Path) 
     assert_one_line(workspace.cli("export", "documents", "-o", str(tmp_path)), 2, "E601")
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("x")
-    assert_one_line(workspace.cli("--data-dir", str(blocked / "data"), "process"), 3, "E504")
+    assert_one_line(workspace.cli("--data-dir", str(blocked / "data"), "process"), 2, "E701")
+    assert_one_line(workspace.cli("--data-dir", str(blocked / "data"), "reindex"), 1, "E604")
     with socket.socket() as probe:  # a port nothing listens on: Elasticsearch is down
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -154,8 +164,10 @@ def test_one_line_errors_for_broken_state(workspace: Workspace, tmp_path: Path) 
     assert_one_line(workspace.cli("run", "--port", "0"), 3, "E504")
     assert_one_line(workspace.cli("serve", "--port", "0"), 3, "E504")
     assert_one_line(workspace.cli("search", "-Lima"), 3, "E504")  # -Lima is a query here
-    assert_one_line(workspace.cli("process"), 3, "E504")
-    assert_one_line(workspace.cli("reindex", "--to", "elasticsearch"), 2, "E601")  # the store
+    assert_one_line(workspace.cli("process"), 2, "E601")  # the store, first
+    assert_one_line(workspace.cli("reindex", "--to", "elasticsearch"), 2, "E601")
+    fresh = str(tmp_path / "fresh")  # nothing to annotate: the index is all that is missing
+    assert_one_line(workspace.cli("--data-dir", fresh, "process"), 3, "E504")
 
 
 def test_one_line_errors_for_bad_flags_and_files(workspace: Workspace, tmp_path: Path) -> None:
@@ -175,3 +187,80 @@ def test_export_follows_a_symlink(crawled: Workspace, tmp_path: Path) -> None:
     link.symlink_to(target)
     crawled.cli("export", "documents", "-o", str(link), check=True)
     assert link.is_symlink() and len(target.read_text().splitlines()) >= 34
+
+
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def _stored(db: Path) -> dict[str, int]:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return dict(conn.execute("SELECT status, COUNT(*) FROM documents GROUP BY status"))
+    except sqlite3.OperationalError:  # not created yet
+        return {}
+
+
+def _wait(what: str, ready: Callable[[], bool], child: subprocess.Popen[str],
+          seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and child.poll() is None:
+        if ready():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"`pesquisa run` never got to: {what}")
+
+
+def test_run_keeps_crawling_while_elasticsearch_is_down_and_catches_up(
+    site: Site, workspace: Workspace, es_url: str, es_prefix: str, es_client: Elasticsearch
+) -> None:
+    """Elasticsearch goes down while `pesquisa run` crawls: crawls and NLP go on, searches
+    answer 503, the worker says so in one line and keeps the documents queued; when the node
+    is back, everything is indexed."""
+    relay = Outage(es_url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = workspace.env | {
+        "PESQUISA_INDEX_BACKEND": "elasticsearch", "PESQUISA_INDEX_URL": relay.url,
+        "PESQUISA_ELASTICSEARCH__INDEX": es_prefix, "PESQUISA_ELASTICSEARCH__TIMEOUT": "5",
+        "PESQUISA_WORKER__INTERVAL": "1"}
+    child = subprocess.Popen([sys.executable, "-m", "pesquisa", "run", "--port", str(port)],
+                             env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    db = workspace.data_dir / "pesquisa.db"
+    try:
+        _wait("serving", lambda: _reachable(f"{base}/api/health"), child)
+        relay.cut()  # Elasticsearch goes down; the crawls of the start are under way
+        _wait("crawling and annotating all the same",
+              lambda: _stored(db).get("annotated", 0) >= 20, child)
+        status, body = _get(f"{base}/api/search?q=pataz")
+        assert status == 503 and body["error"]["code"] == "E504"
+        relay.restore()
+        everything = len(site.articles)  # and a few near-duplicates in several sources
+        _wait("indexing what waited", lambda: set(_stored(db)) <= {"indexed", "failed"}
+              and _stored(db).get("indexed", 0) >= everything, child)
+        assert _get(f"{base}/api/search?q=pataz")[1]["total"] == 1
+        assert es_client.count(index=es_prefix)["count"] == _stored(db)["indexed"]
+    finally:
+        relay.cut()
+        child.send_signal(signal.SIGINT)
+        try:
+            _, stderr = child.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            _, stderr = child.communicate()
+    assert child.returncode in (0, 130), stderr
+    assert "E504" in stderr and "Traceback" not in stderr  # the worker said it, in one line
+
+
+def _reachable(url: str) -> bool:
+    try:
+        return _get(url)[0] == 200
+    except OSError:
+        return False

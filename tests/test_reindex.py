@@ -6,10 +6,12 @@ Elasticsearch node; counts, id sets, a sample of queries and their facets agree.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +19,10 @@ from elasticsearch import Elasticsearch
 
 from indexer import open_index
 from indexer.base import IndexBackend, SearchResult
+from pesquisa.ids import canonical_url, document_id
 from pesquisa.lock import writer_lock
-from pesquisa.store import INDEXED, Store
+from pesquisa.reindex import reindex as run_reindex
+from pesquisa.store import FAILED, INDEXED, NewDocument, Store
 from tests.conftest import Site, Workspace, make_workspace
 from tests.es_node import delete_indexes
 
@@ -221,3 +225,86 @@ def test_reindex_waits_for_no_worker_and_needs_a_store(moved: Workspace,
     with writer_lock(moved.data_dir):  # as if `pesquisa process` were running
         one_line_error(moved.cli("reindex"), 3, "E606")
     one_line_error(workspace.cli("reindex"), 1, "E604")
+
+
+@pytest.mark.parametrize("backend", ["elasticsearch", "sqlite"])
+def test_an_interrupted_reindex_leaves_the_old_index_serving(
+    moved: Workspace, es_client: Elasticsearch, alias: str, backend: str
+) -> None:
+    """Ctrl-C half-way (or any failure): searches keep the complete old index, and nothing of
+    the unfinished one is left behind."""
+    settings = moved.settings()
+    query = '"lavado de activos" OR extorsión'
+    index = open_index(settings, create=False, backend=backend)
+    try:
+        before = index.search(query, limit=100, facets=True).to_json()
+        count = index.count()
+    finally:
+        index.close()
+    aliased = es_client.indices.get_alias(name=alias).keys()
+    indexes = set(es_client.indices.get(index=f"{alias}*").body)
+
+    def interrupt(sent: int) -> None:
+        if sent >= 14:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_reindex(settings, backend, batch_size=7, on_batch=interrupt)
+    index = open_index(settings, create=False, backend=backend)
+    try:
+        assert index.count() == count
+        assert index.search(query, limit=100, facets=True).to_json() == before
+    finally:
+        index.close()
+    assert es_client.indices.get_alias(name=alias).keys() == aliased
+    assert set(es_client.indices.get(index=f"{alias}*").body) == indexes
+    with writer_lock(moved.data_dir):  # and the lock was let go
+        pass
+
+
+def test_client_requests_stay_out_of_the_log(moved: Workspace) -> None:
+    """One line per Elasticsearch request (every search, every bulk) would push everything
+    else out of the rotated log file; what failed is logged by the backend, in one line."""
+    log = (moved.data_dir / "logs" / "pesquisa.log").read_text(encoding="utf-8")
+    assert "reindexed" in log and "alias" in log
+    assert " INFO elastic_transport" not in log
+
+
+def test_switching_later_adds_what_sqlite_indexed_in_between(
+    crawled: Workspace, es_url: str, es_prefix: str, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    """README, "Moving to Elasticsearch", step 3: reindex, keep running on SQLite a while,
+    then switch. The worker then adds to Elasticsearch what SQLite indexed in between, even
+    when a document set aside meanwhile (still in both indexes) makes the counts look even."""
+    shutil.copytree(crawled.data_dir, tmp_path / "data")
+    ws = Workspace(tmp_path / "data", crawled.sources_dir, crawled.env | {
+        "PESQUISA_DATA_DIR": str(tmp_path / "data"), "PESQUISA_INDEX_URL": es_url,
+        "PESQUISA_ELASTICSEARCH__INDEX": es_prefix})
+    ws.cli("reindex", "--to", "elasticsearch", check=True)
+    url = "https://larepublica.pe/politica/2026/11/30/nueva-nota"
+    with Store(ws.data_dir / "pesquisa.db") as store:
+        store.save_document(NewDocument(url=url, canonical_url=canonical_url(url),
+                                        id=document_id(url), source="demo-larepublica",
+                                        title="Nueva nota", text="Texto nuevo sobre peculado."))
+        store.save_annotations(store.get(document_id(url)), [], [])
+        stale = sorted(store_indexed(ws))[0]
+        store.mark([stale], FAILED, "annotation failed: after a reprocess")
+    assert "1 indexed" in ws.cli("process", check=True).stdout  # into SQLite
+    switched = Workspace(ws.data_dir, ws.sources_dir,
+                         ws.env | {"PESQUISA_INDEX_BACKEND": "elasticsearch"})
+    sqlite_index, es_index = both(ws)
+    try:
+        assert es_index.count() == len(store_indexed(ws))  # even, yet one is missing
+        assert document_id(url) not in set(es_index.ids())
+    finally:
+        sqlite_index.close()
+        es_index.close()
+    switched.cli("process", check=True)
+    found = json.loads(switched.cli("search", "peculado", "--json", check=True).stdout)
+    assert document_id(url) in {hit["id"] for hit in found["hits"]}
+    assert store_indexed(ws) <= es_client_ids(es_client, es_prefix)
+
+
+def es_client_ids(client: Elasticsearch, alias: str) -> set[str]:
+    found = client.search(index=alias, size=1000, source=False, query={"match_all": {}})
+    return {hit["_id"] for hit in found["hits"]["hits"]}

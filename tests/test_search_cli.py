@@ -8,8 +8,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections import Counter
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +184,78 @@ def test_errors_are_one_line_with_exit_codes(data_dir: Path, tmp_path: Path) -> 
     one_line(run(data_dir, "lima", **down), 3, "E504")
     one_line(run(data_dir, '"sin cerrar', **down), 2, "E501")
     one_line(run(data_dir, "-Lima", **down), 3, "E504")  # -Lima is a query here
+
+
+def test_credentials_never_reach_an_error_line_or_the_log(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "S3cretPW"
+    for env in ({"PESQUISA_INDEX_URL": f"http://elastic:{secret}@127.0.0.1:{port}"},
+                {"PESQUISA_INDEX_URL": f"http://127.0.0.1:{port}",
+                 "PESQUISA_ELASTICSEARCH__USERNAME": "elastic",
+                 "PESQUISA_ELASTICSEARCH__PASSWORD": secret,
+                 "PESQUISA_ELASTICSEARCH__API_KEY": secret + "Key"}):
+        result = run(tmp_path, "lima", PESQUISA_INDEX_BACKEND="elasticsearch", **env)
+        one_line(result, 3, "E504")
+        assert f"127.0.0.1:{port}" in result.stderr and secret not in result.stderr
+    log = (tmp_path / "logs" / "pesquisa.log").read_text(encoding="utf-8")
+    assert f"127.0.0.1:{port}" in log and secret not in log
+
+
+def test_the_api_answers_with_the_json_of_the_cli(data_dir: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from pesquisa.web.app import create_app
+
+    settings = load_settings(overrides={"data_dir": data_dir}, environ={})
+    with TestClient(create_app(settings)) as client:
+        for query, interval in (("*", "month"), ("extorsión OR colusión", "week"),
+                                ('entity:"official:dina-boluarte"', "day")):
+            cli = ok(data_dir, query, "--facets", "--interval", interval, "--limit", "3",
+                     "--facet-size", "2", "--sort", "date")
+            api = client.get("/api/search", params={
+                "q": query, "facets": "true", "interval": interval, "limit": 3,
+                "facet_size": 2, "sort": "date"}).json()
+            assert api == cli, query
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    """Answers every request as a secured Elasticsearch 8 answers bad credentials (the test
+    node has no security module, Elastic does not publish it to Maven Central)."""
+
+    def _refuse(self) -> None:
+        reason = f"unable to authenticate user [elastic] for REST request [{self.path}]"
+        body = json.dumps({"error": {"root_cause": [{"type": "security_exception",
+                                                     "reason": reason}],
+                                     "type": "security_exception", "reason": reason},
+                           "status": 401}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("WWW-Authenticate", 'Basic realm="security" charset="UTF-8"')
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_HEAD = do_PUT = do_POST = _refuse
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_refused_credentials_are_one_line_without_the_secret(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for env in ({"PESQUISA_ELASTICSEARCH__USERNAME": "elastic",
+                     "PESQUISA_ELASTICSEARCH__PASSWORD": "Wr0ngPass"},
+                    {"PESQUISA_ELASTICSEARCH__API_KEY": "Wr0ngPassKey=="}):
+            result = run(tmp_path, "lima", PESQUISA_INDEX_BACKEND="elasticsearch",
+                         PESQUISA_INDEX_URL=url, **env)
+            one_line(result, 2, "E507")
+            assert "security_exception" in result.stderr and "Wr0ngPass" not in result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import spacy
+from elasticsearch import Elasticsearch
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -14,8 +15,9 @@ from indexer.backends.sqlite import SqliteIndex
 from pesquisa.errors import RetryLater
 from pesquisa.ids import canonical_url, document_id
 from pesquisa.settings import Settings, load_settings
-from pesquisa.store import Mention, NewDocument, Store
+from pesquisa.store import ANNOTATED, FAILED, INDEXED, Mention, NewDocument, Store
 from pesquisa.worker import Worker
+from tests.es_node import Outage
 
 
 @Language.component("test_poison")
@@ -198,3 +200,96 @@ def test_the_index_gets_entities_aliases_and_crime_types(tmp_path: Path) -> None
     assert [(b.value, b.label) for b in facets.entities["official"]] == [
         ("official:dina-boluarte", "Dina Boluarte")]
     worker.close()
+
+
+def test_stale_documents_in_the_index_do_not_hide_missing_ones(tmp_path: Path) -> None:
+    """The index may hold documents the store no longer marks indexed (set aside after a
+    reprocess, re-crawled and queued, sent by a reindex before their worker got to them): as
+    many of them as it lacks indexed ones must not make the counts look even."""
+    settings = load_settings(overrides={"data_dir": tmp_path}, environ={})
+    fill(settings, 6)
+    worker = Worker(settings, nlp=blank())
+    worker.run_once()
+    stale, lost = sorted(worker.index.ids())[:2]
+    worker.index.delete([lost])
+    worker.close()
+    with Store(settings.store_path) as store:
+        store.mark([stale], FAILED, "annotation failed: a reprocess broke it")
+        assert store.counts() == {INDEXED: 5, FAILED: 1}
+    worker = Worker(settings, nlp=no_nlp())
+    assert worker.index.count() == 5  # as many as the store marks indexed, yet one is missing
+    assert worker.run_once().indexed == 1
+    assert lost in set(worker.index.ids())
+    worker.close()
+
+
+def es_settings(tmp_path: Path, url: str, alias: str) -> Settings:
+    return load_settings(overrides={"data_dir": tmp_path}, environ={
+        "PESQUISA_INDEX_BACKEND": "elasticsearch", "PESQUISA_INDEX_URL": url,
+        "PESQUISA_ELASTICSEARCH__INDEX": alias, "PESQUISA_ELASTICSEARCH__TIMEOUT": "10"})
+
+
+def fill_more(settings: Settings, start: int, stop: int) -> None:
+    with Store(settings.store_path) as store:
+        for i in range(start, stop):
+            url = f"https://ejemplo.pe/nota/{i}"
+            store.save_document(NewDocument(url=url, canonical_url=canonical_url(url),
+                                            id=document_id(url), source="x", title=f"Nota {i}",
+                                            text=f"Texto de la nota número {i} sobre Lima."))
+
+
+def test_elasticsearch_going_down_keeps_documents_queued_until_it_is_back(
+    tmp_path: Path, es_url: str, es_prefix: str, es_client: Elasticsearch
+) -> None:
+    relay = Outage(es_url)
+    settings = es_settings(tmp_path, relay.url, es_prefix)
+    fill_more(settings, 0, 10)
+    worker = Worker(settings, nlp=blank())  # annotation goes on while the index is down
+    try:
+        assert worker.run_once().indexed == 10
+        fill_more(settings, 10, 80)  # more than a batch (32)
+        relay.cut()
+        with pytest.raises(RetryLater) as down:
+            worker.run_once()
+        assert down.value.code == "E504" and "\n" not in down.value.message
+        with Store(settings.store_path) as store:  # all annotated, waiting for the index
+            assert store.counts() == {INDEXED: 10, ANNOTATED: 70}
+        relay.restore()
+        done = worker.run_once()
+        assert (done.annotated, done.indexed) == (0, 70)
+        with Store(settings.store_path) as store:
+            assert store.counts() == {INDEXED: 80}
+            assert set(worker.index.ids()) == set(store.indexed_ids())
+    finally:
+        worker.close()
+        relay.cut()
+
+
+def test_an_index_lost_while_elasticsearch_was_down_is_filled_again(
+    tmp_path: Path, es_url: str, es_prefix: str, es_client: Elasticsearch
+) -> None:
+    """The node comes back empty (a new volume, a restore): the worker that saw it fail
+    checks the index again, creates it behind the alias and queues every indexed document
+    for indexing (no NLP), instead of writing into an index Elasticsearch would make up."""
+    relay = Outage(es_url)
+    settings = es_settings(tmp_path, relay.url, es_prefix)
+    fill_more(settings, 0, 8)
+    worker = Worker(settings, nlp=blank())
+    try:
+        assert worker.run_once().indexed == 8
+        fill_more(settings, 8, 12)
+        relay.cut()
+        with pytest.raises(RetryLater):
+            worker.run_once()
+        for name in es_client.indices.get_alias(name=es_prefix):
+            es_client.indices.delete(index=name)
+        relay.restore()
+        worker._nlp = no_nlp()  # the 4 new ones were annotated before the outage
+        done = worker.run_once()
+        assert (done.annotated, done.indexed) == (0, 12)
+        (behind,) = es_client.indices.get_alias(name=es_prefix)  # an alias again, not an index
+        assert behind.startswith(f"{es_prefix}-v")
+        assert es_client.count(index=es_prefix)["count"] == 12
+    finally:
+        worker.close()
+        relay.cut()

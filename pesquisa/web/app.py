@@ -76,10 +76,10 @@ def refine(q: str, clause: str) -> str:
     q = q.strip()
     if not q or q == "*":
         return clause
-    if clause in q:
-        return q
     if re.search(r"\bOR\b|\|\|", q):
-        q = f"({q})"
+        return f"({q}) AND {clause}"
+    if clause in (part.strip() for part in q.split(" AND ")):  # one of its filters already
+        return q
     return f"{q} AND {clause}"
 
 
