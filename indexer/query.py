@@ -193,9 +193,9 @@ class _Lowering:
             if field in KEYWORD_FIELDS:
                 raise FixInput("E502", reason=f"proximity (~N) does not apply to {field}:")
             degree = 1 if node.degree is None else int(node.degree)
-            return self.text(node.term.value[1:-1], field, slop=min(degree, MAX_SLOP))
+            return self.text(_unquote(node.term.value), field, slop=min(degree, MAX_SLOP))
         if isinstance(node, Phrase):
-            value = node.value[1:-1]
+            value = _unquote(node.value)
             if field in KEYWORD_FIELDS:
                 return _keyword(KEYWORD_FIELDS[field], value, prefix=False)
             return self.text(value, field, slop=None)
@@ -239,6 +239,11 @@ class _Lowering:
         if len(tokens) == 1:
             slop = None
         return Terms(_text_field(field), tuple(tokens), slop)
+
+
+def _unquote(phrase: str) -> str:
+    """A phrase's text without its quotes and escapes: "Los \\"Pulpos\\"" -> Los "Pulpos"."""
+    return _ESCAPE.sub(r"\1", phrase[1:-1])
 
 
 def _text_field(field: str | None) -> TextField:

@@ -748,3 +748,17 @@ def test_mapping_keeps_no_custom_analysis() -> None:
     """The test node lacks analysis-common: the mapping may use built-in analyzers only."""
     analyzers = {field.get("analyzer") for field in mappings()["properties"].values()}
     assert analyzers <= {None, "whitespace"}
+
+
+def test_a_write_never_creates_an_index_where_the_alias_was(
+    index: ElasticsearchIndex, es_client: Elasticsearch
+) -> None:
+    """A node that lost its data: the alias is gone, and a write must fail (the worker then
+    reopens the index, which recreates it) rather than invent a plain index with a dynamic
+    mapping under the alias's name."""
+    for name in es_client.indices.get_alias(name=index.alias).body:
+        es_client.indices.delete(index=name)
+    with pytest.raises(RetryLater) as caught:
+        index.upsert(DOCS[:1])
+    assert caught.value.code == "E504"
+    assert not es_client.indices.exists(index=index.alias)

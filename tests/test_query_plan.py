@@ -484,3 +484,8 @@ def test_positives_skip_negated_parts() -> None:
     assert has_text(tree)
     assert not has_text(plan("source:rpp published:2024 -fiscal"))
     assert not has_text(plan("*"))
+
+
+def test_escaped_quotes_inside_phrases_are_unescaped() -> None:
+    assert plan(r'entity:"Los \"Pulpos\""') == Keyword("entity", 'los "pulpos"')
+    assert plan(r'"la \"Gran\" Red"~3') == Terms("all", ("la", "gran", "red"), 3)

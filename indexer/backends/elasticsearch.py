@@ -293,9 +293,11 @@ class ElasticsearchIndex:
             return
         with self._errors():
             self._check_version()
+            # require_alias: if the alias is gone (a node that lost its data), a write must
+            # fail rather than create a plain index under the alias's name.
             helpers.bulk(self.client, self._actions(docs, self.alias),
                          chunk_size=BULK_CHUNK_DOCS, max_chunk_bytes=BULK_CHUNK_BYTES,
-                         max_retries=MAX_RETRIES)
+                         max_retries=MAX_RETRIES, require_alias=True)
             self.client.indices.refresh(index=self.alias)
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -305,7 +307,7 @@ class ElasticsearchIndex:
             self._check_version()
             actions = ({"_op_type": "delete", "_index": self.alias, "_id": i} for i in ids)
             helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK_DOCS,
-                         max_retries=MAX_RETRIES, ignore_status=(404,))
+                         max_retries=MAX_RETRIES, ignore_status=(404,), require_alias=True)
             self.client.indices.refresh(index=self.alias)
 
     def rebuild(self, batches: Iterable[Sequence[IndexDocument]]) -> int:
