@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -133,3 +134,15 @@ def es_prefix(es_client: Elasticsearch) -> Iterator[str]:
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield prefix
     delete_indexes(es_client, prefix)
+
+
+def interrupt(child: subprocess.Popen[str], timeout: float = 60) -> str:
+    """Stop a `pesquisa run` child as Ctrl-C would; its stderr. A child that does not stop
+    within `timeout` is killed and fails the test."""
+    child.send_signal(signal.SIGINT)
+    try:
+        return child.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        child.kill()
+        stderr = child.communicate()[1]
+        raise AssertionError(f"run did not stop on SIGINT:\n{stderr}") from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -21,7 +20,7 @@ from elasticsearch import Elasticsearch
 
 from pesquisa.demo.site import article_url
 from pesquisa.ids import canonical_url, document_id, fold
-from tests.conftest import REPO, Site, Workspace, make_workspace
+from tests.conftest import REPO, Site, Workspace, interrupt, make_workspace
 from tests.es_node import Outage
 
 pytestmark = pytest.mark.slow
@@ -249,12 +248,7 @@ def test_run_keeps_crawling_while_elasticsearch_is_down_and_catches_up(
         assert es_client.count(index=es_prefix)["count"] == _stored(db)["indexed"]
     finally:
         relay.cut()
-        child.send_signal(signal.SIGINT)
-        try:
-            _, stderr = child.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            _, stderr = child.communicate()
+        stderr = interrupt(child)
     assert child.returncode in (0, 130), stderr
     assert "E504" in stderr and "Traceback" not in stderr  # the worker said it, in one line
 

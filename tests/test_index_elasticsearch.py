@@ -13,7 +13,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -30,7 +29,7 @@ from indexer.plan import Terms
 from indexer.query import MAX_DEPTH
 from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
 from pesquisa.settings import Settings
-from tests.es_node import delete_indexes
+from tests.es_node import Outage, delete_indexes
 
 DINA = IndexEntity("official:dina-boluarte", "Dina Boluarte", "official",
                    ("Boluarte", "la presidenta"))
@@ -619,51 +618,8 @@ def test_unreachable_node_is_retry_later_quickly() -> None:
     assert "\n" not in caught.value.message
 
 
-class Relay:
-    """A TCP relay in front of the node, which can be cut: the node going away mid-use."""
-
-    def __init__(self, target: str) -> None:
-        host, port = target.removeprefix("http://").rsplit(":", 1)
-        self.target = (host, int(port))
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self.server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (Linux)
-        self.server.close()
-        for sock in self.sockets:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-
 def test_a_node_gone_mid_use_is_retry_later(es_url: str, es_prefix: str) -> None:
-    relay = Relay(es_url)
+    relay = Outage(es_url)
     index = ElasticsearchIndex(Settings(index_url=relay.url, elasticsearch={"timeout": 5}),
                                alias=es_prefix)
     index.upsert(DOCS)
@@ -678,6 +634,7 @@ def test_a_node_gone_mid_use_is_retry_later(es_url: str, es_prefix: str) -> None
         assert caught.value.code in ("E504", "E508"), caught.value.message
         assert relay.url in caught.value.message and "\n" not in caught.value.message
     assert time.monotonic() - started < 10
+    relay.restore()
     index.close()
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from pesquisa.sources import write_source
-from tests.conftest import REPO, Workspace
+from tests.conftest import REPO, Workspace, interrupt
 
 pytestmark = pytest.mark.slow
 
@@ -62,13 +62,7 @@ def test_run_monitors_serves_and_stops_cleanly(workspace: Workspace) -> None:
         page = urllib.request.urlopen(f"{base}/?q=corrupci%C3%B3n", timeout=5).read().decode()
         assert "<mark>" in page
     finally:
-        child.send_signal(signal.SIGINT)
-        try:
-            _, stderr = child.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            _, stderr = child.communicate()
-            raise AssertionError(f"run did not stop on SIGINT:\n{stderr}") from None
+        stderr = interrupt(child)
     assert child.returncode in (0, 130), stderr
     assert "Traceback" not in stderr
     assert "stopped" in stderr
