@@ -84,6 +84,13 @@ def analyze(text: str) -> tuple[list[str], list[str]]:
     return [s for _, s in pairs], [f for f, _ in pairs]
 
 
+def streams(title: str, text: str) -> tuple[str, str, str, str]:
+    """(title_s, text_s, title_f, text_f): the space-joined streams both backends index."""
+    title_s, title_f = analyze(title)
+    text_s, text_f = analyze(text)
+    return " ".join(title_s), " ".join(text_s), " ".join(title_f), " ".join(text_f)
+
+
 def stems(text: str) -> list[str]:
     return [s for word in TOKEN.findall(text) for _, s in _analyzed(word)]
 

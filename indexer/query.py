@@ -96,18 +96,16 @@ def parse(query: str) -> Item:
     bad = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
     if bad is not None:
         raise FixInput("E501", pos=bad, reason="invalid character (a lone surrogate)")
-    depth, deepest = 0, 0
+    depth = 0
     for i, ch in enumerate(text):
         depth += {"(": 1, ")": -1}.get(ch, 0)
         if depth > MAX_DEPTH:
             raise FixInput("E501", pos=i, reason=f"more than {MAX_DEPTH} nested parentheses")
-        deepest = max(deepest, depth)
     try:
         with _lock:
             return parser.parse(text)
-    except IllegalCharacterError as exc:
-        raise FixInput("E501", pos=_position(str(exc), text), reason=_reason(exc)) from None
-    except (ParseError, ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+    except (IllegalCharacterError, ParseError, ValueError, TypeError, ArithmeticError,
+            RecursionError) as exc:
         raise FixInput("E501", pos=_position(str(exc), text), reason=_reason(exc)) from None
 
 

@@ -114,8 +114,7 @@ def index_settings(shards: int, replicas: int, *, filling: bool = False) -> dict
 
 def document(doc: IndexDocument) -> dict[str, Any]:
     """The body indexed for a document (its `_id` is the document id)."""
-    title_s, title_f = analysis.analyze(doc.title)
-    text_s, text_f = analysis.analyze(doc.text)
+    title_s, text_s, title_f, text_f = analysis.streams(doc.title, doc.text)
     entity: dict[str, None] = {}  # ordered sets
     kinds: dict[str, None] = {}
     facets: dict[str, dict[str, None]] = {}  # kind -> "id\tname"
@@ -134,10 +133,10 @@ def document(doc: IndexDocument) -> dict[str, Any]:
         "url": doc.url,
         "title": doc.title,
         "text": doc.text,
-        "title_s": " ".join(title_s),
-        "text_s": " ".join(text_s),
-        "title_f": " ".join(title_f),
-        "text_f": " ".join(text_f),
+        "title_s": title_s,
+        "text_s": text_s,
+        "title_f": title_f,
+        "text_f": text_f,
         "published": doc.published,
         "published_at": doc.published_ms,
         "day": doc.day,

@@ -177,13 +177,6 @@ def _digest(value: str) -> int:
                           signed=True)
 
 
-def _streams(title: str, text: str) -> tuple[str, str, str, str]:
-    """(title_s, text_s, title_f, text_f): what docs_fts indexes for a document."""
-    title_s, title_f = analysis.analyze(title)
-    text_s, text_f = analysis.analyze(text)
-    return " ".join(title_s), " ".join(text_s), " ".join(title_f), " ".join(text_f)
-
-
 def _keys(doc: IndexDocument) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """The (field, value) pairs a document is found by, and those it is counted under."""
     found = {("source", analysis.keyword(doc.source))}
@@ -192,8 +185,8 @@ def _keys(doc: IndexDocument) -> tuple[set[tuple[str, str]], set[tuple[str, str]
         found.add(("entity", analysis.keyword(entity.id)))
         found.add(("kind", analysis.keyword(entity.kind)))
         for name in (entity.name, *entity.aliases):
-            if analysis.keyword(name):
-                found.add(("entity", analysis.keyword(name)))
+            if value := analysis.keyword(name):
+                found.add(("entity", value))
         if facets.FACET_KIND.fullmatch(entity.kind):
             counted.add((ENTITY_FACET + entity.kind, f"{entity.id}\t{entity.name}"))
     for code in doc.crime_types:
@@ -229,7 +222,7 @@ class _Rows:
     def __init__(self, docs: Sequence[IndexDocument]) -> None:
         latest = {doc.id: doc for doc in docs}  # the same id twice in a batch: the last one
         self.docs = list(latest.values())
-        self.streams = [_streams(doc.title, doc.text) for doc in self.docs]
+        self.streams = [analysis.streams(doc.title, doc.text) for doc in self.docs]
         self.keys = [_keys(doc) for doc in self.docs]
 
 
@@ -494,7 +487,7 @@ class SqliteIndex:
         self.db.executemany(
             f"INSERT INTO docs_fts{s} (docs_fts{s}, rowid, title_s, text_s, title_f, text_f) "
             "VALUES ('delete', ?, ?, ?, ?, ?)",
-            [(rowid, *_streams(title, text)) for rowid, _, title, text in found])
+            [(rowid, *analysis.streams(title, text)) for rowid, _, title, text in found])
         rowids = json.dumps([row[0] for row in found])
         for table, column in (("doc_keys", "doc"), ("bodies", "rowid"), ("docs", "rowid")):
             self.db.execute(
