@@ -180,9 +180,13 @@ class IndexBackend(Protocol):
     # the store may already hold indexed documents: the worker then queues them again.
     needs_reindex: bool
 
-    def upsert(self, docs: Sequence[IndexDocument]) -> None:
+    def upsert(self, docs: Sequence[IndexDocument]) -> dict[str, str]:
         """Add or replace documents by id; indexing the same document twice keeps one copy.
-        Visible to searches once this returns."""
+        Visible to searches once this returns. Returns the documents the index refused for
+        good (sending them again cannot help), id -> one-line reason; the others are indexed.
+        A failure that may pass (the index unreachable, overloaded) raises RetryLater E504
+        instead, and the whole batch may be sent again."""
+        ...
 
     def delete(self, ids: Sequence[str]) -> None: ...
 

@@ -11,7 +11,9 @@ when the worker starts, and the drain indexes them.
 An index that cannot be reached (Elasticsearch down) stops only the indexing: the drain goes on
 annotating, leaves the annotated documents queued for the index and then raises RetryLater. The
 next drain opens the index again and repeats the check above, since the node may have come back
-without its data.
+without its data. A document the index refuses for good (Elasticsearch: a 4xx item error) is
+marked failed with the index's reason, as a document NLP cannot annotate is, and the rest of its
+batch is indexed: one bad document never blocks the queue.
 """
 
 from __future__ import annotations
@@ -256,9 +258,15 @@ class Worker:
         docs = store.pending(ANNOTATED, size)
         if not docs:
             return 0
-        self.index.upsert(store.index_documents(docs))
-        store.mark_indexed(docs)
-        progress.indexed += len(docs)
+        refused = self.index.upsert(store.index_documents(docs))
+        for doc in docs:  # refused for good: set aside, as annotation failures are
+            if doc.id in refused:
+                reason = f"index refused it: {refused[doc.id]}"[:500]
+                log.warning("document %s (%s) set aside: %s", doc.id[:12], doc.url, reason)
+                store.mark([doc.id], FAILED, reason)
+        store.mark_indexed([doc for doc in docs if doc.id not in refused])
+        progress.indexed += len(docs) - len(refused)
+        progress.failed += len(refused)
         return len(docs)
 
 

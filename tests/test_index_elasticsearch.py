@@ -238,6 +238,51 @@ def test_upsert_twice_keeps_one(fresh: ElasticsearchIndex) -> None:
     assert found(fresh, "provías") == set()
 
 
+def unmappable(doc_id: str, kinds: int = 1100) -> IndexDocument:
+    """A document Elasticsearch refuses for good: each entity kind is a facet field, and
+    this many pass the index's limit of 1000 fields (document_parsing_exception, 400)."""
+    entities = tuple(IndexEntity(f"x:{n}", f"Nombre {n}", f"kind_{n}") for n in range(kinds))
+    return IndexDocument(doc_id, "https://rpp.pe/x", "rpp", "Lavado raro", "Lavado de activos.",
+                         "2026-09-12T10:00:00-05:00", "es", entities, ("lavado_activos",))
+
+
+def test_a_refused_document_is_returned_and_the_others_indexed(
+        fresh: ElasticsearchIndex) -> None:
+    refused = fresh.upsert([*DOCS[:3], unmappable("bad"), *DOCS[3:]])
+    assert list(refused) == ["bad"]
+    assert "Limit of total fields" in refused["bad"] and "\n" not in refused["bad"]
+    assert sorted(fresh.ids()) == sorted(ids_of(DOCS))
+    assert found(fresh, "lavado") == {"d1", "d4", "d5", "d6"}
+    assert found(fresh, "raro") == set() and found(fresh, 'entity:"Nombre 7"') == set()
+    # its kinds got no facet field, so searches ask for no aggregation over them
+    facets = fresh.search("*", facets=True).facets
+    assert facets is not None and set(facets.entities) == {"official", "institution",
+                                                           "crime_group", "place"}
+    assert fresh.upsert(DOCS[:1]) == {}
+
+
+def test_a_refused_new_version_removes_the_old_one(index: ElasticsearchIndex) -> None:
+    """The store marks a refused document failed: its older version must not stay found."""
+    assert "d1" in found(index, "*")
+    refused = index.upsert([unmappable("d1")])
+    assert list(refused) == ["d1"]
+    assert "d1" not in found(index, "*") and index.count() == len(DOCS) - 1
+
+
+def test_a_write_block_is_retry_later_not_a_refusal(
+        index: ElasticsearchIndex, es_client: Elasticsearch) -> None:
+    """An operator's write block fails every item with 403: nothing is refused for good."""
+    [name] = indexes_behind(es_client, index.alias)
+    es_client.indices.put_settings(index=name, settings={"index.blocks.write": True})
+    try:
+        with pytest.raises(RetryLater) as caught:
+            index.upsert([unmappable("bad"), DOCS[0]])
+        assert caught.value.code == "E504" and "cluster_block_exception" in caught.value.message
+    finally:
+        es_client.indices.put_settings(index=name, settings={"index.blocks.write": None})
+    assert index.upsert(DOCS[:1]) == {}
+
+
 def test_delete_count_and_ids(index: ElasticsearchIndex) -> None:
     assert index.count() == len(DOCS)
     assert sorted(index.ids()) == sorted(ids_of(DOCS))
@@ -600,6 +645,15 @@ def test_a_failed_rebuild_keeps_the_old_index(
     assert indexes_behind(es_client, index.alias) == [before]
     assert versioned(es_client, index.alias) == [before]  # the unfinished one is gone
     assert found(index, "lavado") == {"d1", "d4", "d5", "d6"}
+
+
+def test_a_refused_document_fails_a_rebuild(
+        index: ElasticsearchIndex, es_client: Elasticsearch) -> None:
+    [before] = indexes_behind(es_client, index.alias)
+    with pytest.raises(RetryLater) as caught:
+        index.rebuild([[*DOCS, unmappable("bad")]])
+    assert caught.value.code == "E508" and "Limit of total fields" in caught.value.message
+    assert versioned(es_client, index.alias) == [before]
 
 
 # -- connection errors and client options ---------------------------------------------------

@@ -293,3 +293,37 @@ def test_an_index_lost_while_elasticsearch_was_down_is_filled_again(
     finally:
         worker.close()
         relay.cut()
+
+
+def test_a_document_elasticsearch_refuses_is_set_aside(
+    tmp_path: Path, es_url: str, es_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A document the index refuses for good (here: so many entity kinds that its facet
+    fields pass the index's limit of 1000 fields) is marked failed with the reason; the rest
+    of its batch is indexed, and the next drain does not send it again."""
+    settings = es_settings(tmp_path, es_url, es_prefix)
+    fill_more(settings, 0, 6)
+    bad = document_id("https://ejemplo.pe/nota/3")
+    with Store(settings.store_path) as store:
+        doc = store.get(bad)
+        start = doc.text.index("Lima")
+        store.save_annotations(doc, [
+            Mention(f"x:{n}", f"Nombre {n}", "MISC", f"kind_{n}", start, start + 4, "Lima",
+                    doc.text) for n in range(1100)])
+    worker = Worker(settings, nlp=blank())
+    try:
+        with caplog.at_level(logging.WARNING, logger="pesquisa.worker"):
+            done = worker.run_once()
+        assert (done.annotated, done.indexed, done.failed) == (5, 5, 1)
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and bad[:12] in warned[0] and "\n" not in warned[0]
+        with Store(settings.store_path) as store:
+            assert store.counts() == {INDEXED: 5, FAILED: 1}
+            failed = store.get(bad)
+            assert failed.error is not None and "Limit of total fields" in failed.error
+            assert set(worker.index.ids()) == set(store.indexed_ids())
+        assert worker.index.search("nota").total == 5
+        again = worker.run_once()  # set aside: not sent again
+        assert (again.annotated, again.indexed, again.failed) == (0, 0, 0)
+    finally:
+        worker.close()

@@ -80,6 +80,12 @@ MAX_SHARED_CLUSTERS = 10_000
 CARDINALITY_PRECISION = 40_000
 SOURCE_FIELDS = ["url", "title", "text", "published", "source"]
 MAX_REASON_CHARS = 300
+# Bulk item statuses that say nothing against the document: the index behind the alias is
+# missing (404), a write block (403: set by an operator; 429: disk flood stage), credentials
+# (401), a timeout (408), a conflict (409), too many requests (429). Any 5xx too. An item
+# failing with another 4xx (400: document_parsing_exception, illegal_argument_exception;
+# 413: too large) is refused for good.
+PASSING_STATUSES = frozenset({401, 403, 404, 408, 409, 429})
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -117,6 +123,14 @@ def _api_reason(exc: ApiError) -> str:
         cause = causes[0] if isinstance(causes[0], dict) else error
         return _one_line(f"{cause.get('type', 'error')}: {cause.get('reason', '')}")
     return _one_line(str(error or exc.message))
+
+
+def _item_reason(item: Any) -> str:
+    """A bulk item error as one line: "type: reason"."""
+    error: Any = item.get("error", item) if isinstance(item, dict) else item
+    if isinstance(error, dict):
+        error = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+    return _one_line(str(error))
 
 
 class ElasticsearchIndex:
@@ -171,9 +185,7 @@ class ElasticsearchIndex:
         if isinstance(exc, helpers.BulkIndexError):
             first: Any = exc.errors[0] if exc.errors else {}
             item: Any = next(iter(first.values()), {}) if isinstance(first, dict) else first
-            error: Any = item.get("error", item) if isinstance(item, dict) else item
-            if isinstance(error, dict):
-                error = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+            error = _item_reason(item)
             reason = f"{len(exc.errors)} documents refused at {self.url}, first: {error}"
             raise RetryLater("E504", reason=_one_line(reason)) from None
         if isinstance(exc, helpers.ScanError):
@@ -284,21 +296,55 @@ class ElasticsearchIndex:
 
     def _actions(self, docs: Iterable[IndexDocument], index: str) -> Iterator[dict[str, Any]]:
         for doc in docs:
-            body = document(doc)
-            self._add_kinds(set(body[FACET_FIELD]))
-            yield {"_op_type": "index", "_index": index, "_id": doc.id, "_source": body}
+            yield {"_op_type": "index", "_index": index, "_id": doc.id, "_source": document(doc)}
 
-    def upsert(self, docs: Sequence[IndexDocument]) -> None:
+    def upsert(self, docs: Sequence[IndexDocument]) -> dict[str, str]:
+        """Index `docs`; the ones Elasticsearch refuses for good (a 4xx item error such as
+        document_parsing_exception) are left out (an older version of one is deleted) and
+        returned, id -> reason. An item error
+        that may pass (PASSING_STATUSES, 5xx: e.g. the alias is missing, a write block) or
+        an unreachable node raises RetryLater E504: the same batch can be sent again."""
         if not docs:
-            return
+            return {}
+        actions = list(self._actions(docs, self.alias))
         with self._errors():
             self._check_version()
             # require_alias: if the alias is gone (a node that lost its data), a write must
             # fail rather than create a plain index under the alias's name.
-            helpers.bulk(self.client, self._actions(docs, self.alias),
-                         chunk_size=BULK_CHUNK_DOCS, max_chunk_bytes=BULK_CHUNK_BYTES,
-                         max_retries=MAX_RETRIES, require_alias=True)
+            _, errors = helpers.bulk(
+                self.client, actions, chunk_size=BULK_CHUNK_DOCS,
+                max_chunk_bytes=BULK_CHUNK_BYTES, max_retries=MAX_RETRIES,
+                require_alias=True, raise_on_error=False)
+            refused = self._refused(errors if isinstance(errors, list) else [])
+            if refused:  # an older version of a refused document must not stay searchable
+                helpers.bulk(self.client, ({"_op_type": "delete", "_index": self.alias,
+                                            "_id": i} for i in refused),
+                             ignore_status=(404,), require_alias=True)
             self.client.indices.refresh(index=self.alias)
+        for action in actions:  # facet fields exist only for documents indexed
+            if action["_id"] not in refused:
+                self._add_kinds(set(action["_source"][FACET_FIELD]))
+        return refused
+
+    def _refused(self, errors: list[dict[str, Any]]) -> dict[str, str]:
+        """The items refused for good (a 4xx status not in PASSING_STATUSES: the document
+        itself is at fault), id -> reason; RetryLater E504 when any item failed for a reason
+        that may pass."""
+        refused: dict[str, str] = {}
+        transient: list[str] = []
+        for error in errors:
+            item: Any = next(iter(error.values()), {})
+            status = int(item.get("status", 500)) if isinstance(item, dict) else 500
+            reason = _item_reason(item)
+            if status in PASSING_STATUSES or not 400 <= status < 500:
+                transient.append(reason)
+            else:
+                refused[str(item.get("_id"))] = reason
+        if transient:
+            raise RetryLater("E504", reason=_one_line(
+                f"{len(transient)} documents not indexed at {self.url}, first: "
+                f"{transient[0]}"))
+        return refused
 
     def delete(self, ids: Sequence[str]) -> None:
         if not ids:
@@ -312,7 +358,10 @@ class ElasticsearchIndex:
 
     def rebuild(self, batches: Iterable[Sequence[IndexDocument]]) -> int:
         """Fill a new versioned index, then swap the alias to it in one call and delete the
-        old indexes; on failure the new index goes and the alias stays (E508)."""
+        old indexes; on failure the new index goes and the alias stays (E508). Unlike
+        `upsert`, a document Elasticsearch refuses fails the whole rebuild (E508, with its
+        reason): the worker marks such documents failed, and a rebuild reads no failed ones,
+        so only a refusable document the worker has not tried yet can stop a rebuild."""
         try:
             with self._errors():
                 name = self._new_index(filling=True)
@@ -359,6 +408,7 @@ class ElasticsearchIndex:
             size = 0
             for batch in batches:
                 for action in self._actions(batch, name):
+                    self._add_kinds(set(action["_source"][FACET_FIELD]))
                     chunk.append(action)
                     size += _size(action["_source"])
                     if len(chunk) >= BULK_CHUNK_DOCS or size >= BULK_CHUNK_BYTES:

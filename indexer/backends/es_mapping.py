@@ -9,8 +9,9 @@ again with its built-in `whitespace` analyzer, so parity with SQLite FTS5 holds 
 For the same reason the index defines no analysis of its own: nothing here needs the
 analysis-common module (absent from the test node, present in official images).
 
-The analyzed streams and the keyword arrays (entity, kind, crime, facets) are indexed but left
-out of `_source`, which keeps only what a hit displays. Dates come from `IndexDocument`, as in
+The analyzed streams and the keyword arrays (entity, kind, crime, facets; their values come
+from `indexer/keywords.py`, as SQLite's do) are indexed but left out of `_source`, which keeps
+only what a hit displays. Dates come from `IndexDocument`, as in
 the SQLite backend: `day` (the Lima day, for filters and the histogram; none when `published`
 is no date) and `published_at` (`published_ms`, for the date sort); `published` stays as
 given, for display. Entity facets are one keyword field per kind (`facet.<kind>`) for the kinds
@@ -25,9 +26,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from indexer import analysis
+from indexer import analysis, keywords
 from indexer.base import MAX_WINDOW, IndexDocument
-from indexer.facets import FACET_KIND, facet_kinds
+from indexer.facets import facet_kinds
+from indexer.keywords import keyword_values
 from indexer.query import ENTITY_KINDS
 
 MAPPING_VERSION = 1
@@ -115,19 +117,7 @@ def index_settings(shards: int, replicas: int, *, filling: bool = False) -> dict
 def document(doc: IndexDocument) -> dict[str, Any]:
     """The body indexed for a document (its `_id` is the document id)."""
     title_s, text_s, title_f, text_f = analysis.streams(doc.title, doc.text)
-    entity: dict[str, None] = {}  # ordered sets
-    kinds: dict[str, None] = {}
-    facets: dict[str, dict[str, None]] = {}  # kind -> "id\tname"
-    for ent in doc.entities:
-        for value in (ent.id, ent.name, *ent.aliases):
-            key = analysis.keyword(value)
-            if key:
-                entity[key] = None
-        kind = analysis.keyword(ent.kind)
-        if kind:
-            kinds[kind] = None
-        if FACET_KIND.fullmatch(ent.kind):
-            facets.setdefault(ent.kind, {})[f"{ent.id}\t{ent.name}"] = None
+    values = keyword_values(doc)
     return {
         "doc_id": doc.id,
         "url": doc.url,
@@ -141,12 +131,14 @@ def document(doc: IndexDocument) -> dict[str, Any]:
         "published_at": doc.published_ms,
         "day": doc.day,
         "source": doc.source,
-        "source_key": analysis.keyword(doc.source),
+        "source_key": sorted(values["source"]),
         "language": doc.language,
         "cluster": doc.cluster or doc.id,
-        "entity": list(entity),
-        "kind": list(kinds),
-        "crime": list(dict.fromkeys(analysis.keyword(code) for code in doc.crime_types)),
-        CRIME_FACET: list(dict.fromkeys(doc.crime_types)),
-        FACET_FIELD: {kind: list(values) for kind, values in facets.items()},
+        "entity": sorted(values["entity"]),
+        "kind": sorted(values["kind"]),
+        "crime": sorted(values["crime"]),
+        CRIME_FACET: sorted(values[keywords.CRIME_FACET]),
+        FACET_FIELD: {field.removeprefix(keywords.ENTITY_FACET): sorted(group)
+                      for field, group in sorted(values.items())
+                      if field.startswith(keywords.ENTITY_FACET)},
     }

@@ -11,7 +11,8 @@ One database file (schema version 3) holds:
   which is why an index analyzed otherwise than this Pesquisa analyzes is rebuilt (below);
 - `keys` (field, value) and `doc_keys`: the folded keyword values a document is found by
   (source, entity id / name / alias, kind, crime), and the facet values (source, crime type,
-  "id<TAB>name" per entity kind) that `docs.facets` lists.
+  "id<TAB>name" per entity kind) that `docs.facets` lists; `indexer/keywords.py` computes
+  them, for Elasticsearch too.
 
 A search takes one snapshot (a read transaction) and:
 1. evaluates the query to a set of documents, a mask over rowids: one FTS5 MATCH per part of
@@ -62,6 +63,14 @@ from indexer.base import (
     check_search,
 )
 from indexer.highlight import Highlighter
+from indexer.keywords import (
+    CRIME_FACET,
+    ENTITY_FACET,
+    FACET,
+    SEARCHED,
+    SOURCE_FACET,
+    keyword_values,
+)
 from indexer.plan import And, DateRange, Keyword, MatchAll, Node, Not, Or, has_text
 from indexer.query import plan
 from pesquisa.errors import FixInput, NotFound, PesquisaError, RetryLater
@@ -70,8 +79,6 @@ from pesquisa.sqlite import connect
 SCHEMA_VERSION = 3
 TABLES = ("docs", "bodies", "docs_fts", "keys", "doc_keys")
 NEXT, OLD = "_next", "_old"  # suffixes of a generation being built, and of the one replaced
-FACET = "facet:"
-SOURCE_FACET, CRIME_FACET, ENTITY_FACET = "facet:source", "facet:crime", "facet:entity:"
 MMAP_BYTES = 1 << 30  # read the index through the page cache rather than copies
 CACHE_KIB = 64 * 1024
 UNDATED = np.iinfo(np.int64).max  # sorts after every date (the date sort is by -published)
@@ -179,19 +186,10 @@ def _digest(value: str) -> int:
 
 def _keys(doc: IndexDocument) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """The (field, value) pairs a document is found by, and those it is counted under."""
-    found = {("source", analysis.keyword(doc.source))}
-    counted = {(SOURCE_FACET, doc.source)}
-    for entity in doc.entities:
-        found.add(("entity", analysis.keyword(entity.id)))
-        found.add(("kind", analysis.keyword(entity.kind)))
-        for name in (entity.name, *entity.aliases):
-            if value := analysis.keyword(name):
-                found.add(("entity", value))
-        if facets.FACET_KIND.fullmatch(entity.kind):
-            counted.add((ENTITY_FACET + entity.kind, f"{entity.id}\t{entity.name}"))
-    for code in doc.crime_types:
-        found.add(("crime", analysis.keyword(code)))
-        counted.add((CRIME_FACET, code))
+    values = keyword_values(doc)
+    found = {(field, value) for field in SEARCHED for value in values[field]}
+    counted = {(field, value) for field, group in values.items() if field.startswith(FACET)
+               for value in group}
     return found, counted
 
 
@@ -460,13 +458,15 @@ class SqliteIndex:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def upsert(self, docs: Sequence[IndexDocument]) -> None:
+    def upsert(self, docs: Sequence[IndexDocument]) -> dict[str, str]:
+        """Index `docs`; SQLite refuses no document, so none is returned."""
         if not docs:
-            return
+            return {}
         rows = _Rows(docs)
         with self._lock, self._errors(), self._write():
             self._store(rows, "")
             self._changed()
+        return {}
 
     def delete(self, ids: Sequence[str]) -> None:
         if not ids:
